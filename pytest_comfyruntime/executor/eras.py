@@ -1,0 +1,52 @@
+"""The ComfyUI generations the mock reproduces, and how to name them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+
+@dataclass(frozen=True)
+class Era:
+    """One generation of ComfyUI's executor."""
+
+    key: str
+    name: str
+    comfyui_versions: str
+    executor_model: str
+    overlays: tuple[str, ...]
+    modules: frozenset[str]
+
+    @property
+    def label(self) -> str:
+        return f"{self.key} ({self.name})"
+
+
+_COMMON: Final = frozenset({"execution", "nodes", "server", "folder_paths", "comfy"})
+
+ERAS: Final[dict[str, Era]] = {
+    "A": Era("A", "2024-recursive", "ComfyUI of early 2024 (before August 2024)", "recursive_execute",
+             ("era_a", "common"), _COMMON),
+    "B": Era("B", "2024-sync", "ComfyUI of August 2024 to early 2025", "synchronous ExecutionList",
+             ("era_b", "bc", "common"), _COMMON | {"comfy_execution"}),
+    "C": Era("C", "2025-async", "ComfyUI 0.3.4x to 0.3.75", "asynchronous ExecutionList",
+             ("era_c", "bc", "common"), _COMMON | {"comfy_execution"}),
+}
+DEFAULT_ERA: Final = "C"
+
+_ALIASES: Final = {
+    "a": "A", "recursive": "A", "2024-recursive": "A",
+    "b": "B", "sync": "B", "2024-sync": "B",
+    "c": "C", "async": "C", "2025-async": "C", "2025": "C",
+}
+
+#: Every top-level module name the stand-ins may own, in any era.
+MANAGED_TOP_LEVEL: Final = frozenset().union(*(era.modules for era in ERAS.values()))
+
+
+def resolve_era(value: str) -> Era:
+    """``"C"``, ``"c"``, ``"async"`` or ``"2025-async"`` -> the era; ValueError listing the choices."""
+    key = _ALIASES.get(value.strip().lower())
+    if key is None:
+        choices = ", ".join(f"{e.key} ({e.name})" for e in ERAS.values())
+        raise ValueError(f"unknown ComfyUI era {value!r}; choose one of {choices}")
+    return ERAS[key]

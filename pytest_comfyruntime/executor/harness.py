@@ -1,0 +1,224 @@
+"""``ExecutorHarness``: drives a ``PromptExecutor`` (mock or real) the way ComfyUI's server does.
+
+One ``run()`` is what happens to a prompt POSTed to ``/prompt`` and picked up by ``main.py``'s
+worker: ``on_prompt`` handlers, ``validate_prompt`` (which coerces widget values), a queue item,
+``server.last_prompt_id``, the positional call ``execute(prompt, prompt_id, extra_data,
+execute_outputs)``, ``PromptQueue.task_done`` with the era's history, and the closing
+``executing {node: None}`` sent only when there is a client. Nothing is patched to observe it:
+messages come from the server's ``send_sync`` record, timings from their send times.
+"""
+from __future__ import annotations
+
+import asyncio
+import copy
+import itertools
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+DEFAULT_CLIENT_ID = "comfyruntime"
+_SENSITIVE_KEYS = ("auth_token_comfy_org", "api_key_comfy_org")
+
+
+class PromptValidationError(AssertionError):
+    """``validate_prompt`` refused the prompt, as ComfyUI's server would (HTTP 400)."""
+
+    def __init__(self, error: dict, node_errors: Mapping[str, Any]) -> None:
+        self.error = error
+        self.node_errors = dict(node_errors)
+        lines = [f"prompt failed validation: {error.get('message')}" + (f": {error['details']}" if error.get("details") else "")]
+        for node_id, info in self.node_errors.items():
+            for reason in info.get("errors", []):
+                lines.append(f"  node {node_id} ({info.get('class_type')}): {reason.get('message')}: {reason.get('details')}")
+        super().__init__("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class Message:
+    """One ``send_sync`` call: ``event``, ``data``, ``sid`` and when it was sent (perf_counter s)."""
+
+    event: str
+    data: Any
+    sid: str | None
+    sent_at: float
+
+
+@dataclass
+class RunResult:
+    """What one prompt did, as a client and the history would see it."""
+
+    prompt_id: str
+    success: bool
+    messages: list[Message]
+    status_messages: list[tuple[str, dict]]
+    history: dict[str, Any]
+    duration_s: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        """The history's ``outputs``: UI data per node id."""
+        return self.history.get("outputs", {})
+
+    @property
+    def events(self) -> list[str]:
+        return [m.event for m in self.messages]
+
+    def of(self, event: str) -> list[Any]:
+        """The data of every message with this event name, in order."""
+        return [m.data for m in self.messages if m.event == event]
+
+    @property
+    def executed_nodes(self) -> list[str]:
+        """Node ids in the order their ``executing`` message was sent (needs a client)."""
+        return [d["node"] for d in self.of("executing") if d.get("node") is not None]
+
+    @property
+    def cached_nodes(self) -> list[str]:
+        return next((list(d["nodes"]) for e, d in self.status_messages if e == "execution_cached"), [])
+
+    @property
+    def error(self) -> dict | None:
+        """The ``execution_error`` (or ``execution_interrupted``) data, if the prompt failed."""
+        return next((d for e, d in self.status_messages if e in ("execution_error", "execution_interrupted")), None)
+
+
+class RecordingServer:
+    """The server object ``execution`` needs (for a real ComfyUI): records ``send_sync``."""
+
+    def __init__(self) -> None:
+        self.client_id: str | None = None
+        self.last_node_id: str | None = None
+        self.last_prompt_id: str | None = None
+        self.sockets_metadata: dict = {}
+        self._sent: list[tuple[str, Any, str | None, float]] = []
+
+    def send_sync(self, event: str, data: Any, sid: str | None = None) -> None:
+        self._sent.append((event, data, sid, time.perf_counter()))
+
+    def queue_updated(self) -> None:
+        pass
+
+
+def detect_era(execution: ModuleType) -> str:
+    executor = execution.PromptExecutor
+    if hasattr(executor, "execute_async"):
+        return "C"
+    if hasattr(execution, "recursive_execute"):
+        return "A"
+    return "B"
+
+
+def make_executor(execution: ModuleType, server: Any, era: str) -> Any:
+    """Builds the executor exactly as ``main.py``'s ``prompt_worker`` does in that era."""
+    if era == "A":
+        return execution.PromptExecutor(server)
+    if era == "B":
+        return execution.PromptExecutor(server, lru_size=0)
+    return execution.PromptExecutor(server, cache_type=execution.CacheType.CLASSIC,
+                                     cache_args={"lru": 0, "ram": 0})
+
+
+class ExecutorHarness:
+    """Runs prompts through one ``PromptExecutor`` and reports what happened.
+
+    ``executor`` is the raw ``PromptExecutor``; ``backend`` is ``"mock"`` or ``"real"``; ``era`` is
+    ``"A"``, ``"B"`` or ``"C"``; ``comfyui_version`` is the version string (``None`` when unknown).
+    """
+
+    def __init__(self, execution: ModuleType, server: Any, *, backend: str = "mock",
+                 era: str | None = None, comfyui_version: str | None = None,
+                 client_id: str | None = DEFAULT_CLIENT_ID) -> None:
+        self.execution = execution
+        self.server = server
+        self.backend = backend
+        self.era = era or detect_era(execution)
+        self.comfyui_version = comfyui_version
+        self.client_id = client_id
+        self.executor = make_executor(execution, server, self.era)
+        self.queue = execution.PromptQueue(server)
+        self._numbers = itertools.count()
+
+    def validate(self, prompt: dict, prompt_id: str, outputs: Sequence[str] | None = None) -> list[str]:
+        """Runs the era's ``validate_prompt`` (mutating ``prompt`` as ComfyUI does); returns good outputs."""
+        validate = self.execution.validate_prompt
+        if self.era == "C":
+            coro = validate(prompt_id, prompt, None if outputs is None else list(outputs))
+            runner = getattr(self.execution, "_runner", None)  # the mock's reused event loop
+            valid, error, good, node_errors = (runner.run if runner is not None else asyncio.run)(coro)
+        else:
+            valid, error, good, node_errors = validate(prompt)
+        if not valid:
+            raise PromptValidationError(error, node_errors)
+        return list(good)
+
+    def run(self, prompt: Mapping[str, Any], *, prompt_id: str | None = None,
+            extra_data: Mapping[str, Any] | None = None,
+            outputs: Sequence[str] | None = None) -> RunResult:
+        """Queues and executes one API-format prompt; returns a :class:`RunResult`.
+
+        ``extra_data`` defaults to ``{"client_id": harness.client_id}`` (so ``executing`` and
+        ``executed`` are sent); pass one without ``client_id`` to run as a headless client.
+        ``outputs`` are the node ids to execute (default: the output nodes that validate).
+        Exceptions that escape the real ``execute()`` escape here too.
+        """
+        prompt_id = prompt_id or str(uuid.uuid4())
+        prompt = copy.deepcopy(dict(prompt))
+        extra = dict(extra_data) if extra_data is not None else (
+            {"client_id": self.client_id} if self.client_id is not None else {})
+        client_id = extra.get("client_id")
+        handlers = getattr(self.server, "trigger_on_prompt", None)
+        if handlers is not None:
+            posted = handlers({"prompt": prompt, "client_id": client_id, "extra_data": extra})
+            prompt = posted.get("prompt", prompt)
+        good = self.validate(prompt, prompt_id, outputs)
+        execute_outputs = list(outputs) if outputs is not None and self.era != "C" else good
+        sensitive = {k: extra.pop(k) for k in _SENSITIVE_KEYS if k in extra} if self.era == "C" else {}
+        if self.era == "C":
+            extra.setdefault("create_time", int(time.time() * 1000))
+        item = (next(self._numbers), prompt_id, prompt, extra, execute_outputs)
+        if self.era == "C":
+            item = item + (sensitive,)
+        self.queue.put(item)
+        queued, item_id = self.queue.get(timeout=0)
+        start = len(self.server._sent)
+        self.server.last_prompt_id = prompt_id
+        call_extra = queued[3]
+        if self.era == "C":
+            call_extra = {**queued[3], **queued[5]}
+        began = time.perf_counter()
+        try:
+            self.executor.execute(queued[2], prompt_id, call_extra, queued[4])
+        except BaseException:
+            self.queue.currently_running.pop(item_id, None)
+            raise
+        finished = time.perf_counter()
+        executor = self.executor
+        history_result = executor.outputs_ui if self.era == "A" else executor.history_result
+        status = self.execution.PromptQueue.ExecutionStatus(
+            status_str="success" if executor.success else "error",
+            completed=executor.success, messages=executor.status_messages)
+        if self.era == "C":
+            self.queue.task_done(item_id, history_result, status=status, process_item=lambda i: i[:5])
+        else:
+            self.queue.task_done(item_id, history_result, status=status)
+        if self.server.client_id is not None:
+            self.server.send_sync("executing", {"node": None, "prompt_id": prompt_id}, self.server.client_id)
+        messages = [Message(*m) for m in self.server._sent[start:]]
+        history = self.queue.get_history(prompt_id)[prompt_id]
+        return RunResult(prompt_id=prompt_id, success=bool(executor.success), messages=messages,
+                         status_messages=list(executor.status_messages), history=history,
+                         duration_s=finished - began, timings=_node_timings(messages, finished))
+
+
+def _node_timings(messages: list[Message], finished: float) -> dict[str, float]:
+    """Seconds from each node's ``executing`` to the next ``executing`` or the end of execute."""
+    marks = [(m.data["node"], m.sent_at) for m in messages
+             if m.event == "executing" and m.data.get("node") is not None]
+    timings: dict[str, float] = {}
+    for (node, at), nxt in zip(marks, [*marks[1:], (None, finished)]):
+        timings[node] = timings.get(node, 0.0) + max(0.0, min(nxt[1], finished) - at)
+    return timings

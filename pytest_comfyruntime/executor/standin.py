@@ -1,0 +1,119 @@
+"""Makes ``import execution`` (and ``nodes``, ``server``, ``folder_paths``, ``comfy.*``,
+``comfy_execution.*``) resolve to the mock of one ComfyUI era, and undoes it exactly.
+
+The mock modules are files under ``mock_root/`` loaded under ComfyUI's own module names by a
+meta-path finder, so their functions look up ``execution.get_input_data`` and friends as module
+globals, as ComfyUI's do. ``StandIn.activate()`` returns the undo; afterwards ``sys.modules`` and
+``sys.meta_path`` hold exactly what they held before.
+"""
+from __future__ import annotations
+
+import importlib.abc
+import importlib.util
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+from .eras import MANAGED_TOP_LEVEL, Era
+
+MOCK_ROOT = Path(__file__).with_name("mock_root")
+
+
+def is_managed(name: str) -> bool:
+    return name.split(".", 1)[0] in MANAGED_TOP_LEVEL
+
+
+class _EraFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def __init__(self, era: Era) -> None:
+        self.era = era
+        self.dirs = [MOCK_ROOT / overlay for overlay in era.overlays]
+
+    def _locate(self, name: str) -> tuple[Path, bool] | None:
+        rel = Path(*name.split("."))
+        for base in self.dirs:
+            package = base / rel / "__init__.py"
+            if package.is_file():
+                return package, True
+            module = base / rel.with_suffix(".py")
+            if module.is_file():
+                return module, False
+        return None
+
+    def find_spec(self, fullname, path=None, target=None):
+        top = fullname.split(".", 1)[0]
+        if top not in MANAGED_TOP_LEVEL:
+            return None
+        found = self._locate(fullname) if top in self.era.modules else None
+        if found is None:
+            # Never fall through to another ComfyUI on sys.path: in this era it does not exist.
+            raise ModuleNotFoundError(
+                f"No module named {fullname!r} (pytest-comfyruntime mock of ComfyUI era {self.era.label})",
+                name=fullname)
+        file, is_package = found
+        search = [str(base / Path(*fullname.split("."))) for base in self.dirs] if is_package else None
+        return importlib.util.spec_from_file_location(fullname, file, loader=self,
+                                                      submodule_search_locations=search)
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module: ModuleType) -> None:
+        module.__dict__["__comfyruntime_era__"] = self.era.key
+        code = compile(Path(module.__spec__.origin).read_bytes(), module.__spec__.origin, "exec",
+                       dont_inherit=True)
+        exec(code, module.__dict__)
+
+
+class StandIn:
+    """The mock ComfyUI modules of one era, installed into ``sys.modules`` until undone."""
+
+    def __init__(self, era: Era) -> None:
+        self.era = era
+        self._finder = _EraFinder(era)
+        self._saved: dict[str, ModuleType] | None = None
+
+    @property
+    def active(self) -> bool:
+        return self._saved is not None
+
+    def activate(self) -> Callable[[], None]:
+        if self._saved is not None:
+            raise RuntimeError("stand-in already active")
+        saved = {name: mod for name, mod in sys.modules.items() if is_managed(name)}
+        for name in saved:
+            del sys.modules[name]
+        sys.meta_path.insert(0, self._finder)
+        self._saved = saved
+        return self.deactivate
+
+    def deactivate(self) -> None:
+        if self._saved is None:
+            return
+        execution = sys.modules.get("execution")
+        try:
+            sys.meta_path.remove(self._finder)
+        except ValueError:
+            pass
+        for name in [n for n in sys.modules if is_managed(n)]:
+            del sys.modules[name]
+        sys.modules.update(self._saved)
+        self._saved = None
+        if execution is not None and getattr(execution, "__comfyruntime_era__", None) == "C":
+            from . import _runner
+            _runner.close()
+
+    def modules(self) -> dict[str, ModuleType]:
+        """The stand-in modules loaded so far, by name."""
+        return {name: mod for name, mod in sys.modules.items()
+                if is_managed(name) and getattr(mod, "__comfyruntime_era__", None) == self.era.key}
+
+    def import_core(self, base_dir: str | None = None) -> ModuleType:
+        """Imports ``execution`` and the modules extensions touch; points folder_paths at ``base_dir``."""
+        import importlib
+        execution = importlib.import_module("execution")
+        for name in ("server", "folder_paths", "comfy.model_management", "comfy.utils", "comfy.cli_args"):
+            importlib.import_module(name)
+        if base_dir is not None:
+            sys.modules["folder_paths"]._point_to(base_dir)
+        return execution

@@ -1,0 +1,160 @@
+"""pytest wiring: options, ini, hookspecs, fixtures and the residue check. The work is elsewhere."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable, Generator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from . import hookspecs
+from .config import ConfigError, Settings, resolve_settings
+from .executor.eras import ERAS
+from .executor.harness import ExecutorHarness
+from .executor.registry import NodeRegistry
+from .runtime import ComfyRuntime, HookCalls, TestContext
+
+RUNTIME_KEY = pytest.StashKey[ComfyRuntime]()
+CONTEXT_KEY = pytest.StashKey[TestContext]()
+
+_INI: tuple[tuple[str, str, str, Any], ...] = (
+    ("comfyruntime_executor", "string", "Backend: mock, real or both (default mock).", None),
+    ("comfyruntime_era", "string", "Era of the mock ComfyUI: A, B or C (default C, 0.3.4x-0.3.75).", None),
+    ("comfyruntime_comfyui_root", "string", "Path to a ComfyUI checkout (the real backend).", None),
+    ("comfyruntime_hooks", "linelist", "'module:function' called with the execution module to enable hooks.", []),
+    ("comfyruntime_unhooks", "linelist", "'module:function' called with the execution module to disable them.", []),
+    ("comfyruntime_workflows", "paths", "Folders searched by comfy_workflow before the bundled ones.", []),
+    ("comfyruntime_session_standins", "string",
+     "Install the mock ComfyUI modules for the whole session (true) or per test (false).", None),
+)
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("comfyruntime", "ComfyUI runtime harness (pytest-comfyruntime)")
+    group.addoption("--comfyruntime-executor", dest="comfyruntime_executor", default=None,
+                    choices=("mock", "real", "both"), help="backend for the executor fixtures (default: mock)")
+    group.addoption("--comfyruntime-era", dest="comfyruntime_era", default=None,
+                    help="ComfyUI era of the mock: A (2024-recursive), B (2024-sync), C (2025-async, default)")
+    group.addoption("--comfyui-root", dest="comfyui_root", default=None,
+                    help="path to a ComfyUI checkout for the real backend (env COMFYUI_ROOT)")
+    for name, kind, help_text, default in _INI:
+        parser.addini(name, help_text, type=kind, default=default)
+
+
+def _ini_value(config: pytest.Config, name: str) -> Any:
+    value = config.getini(name)
+    if name == "comfyruntime_session_standins" and isinstance(value, str) and value:
+        lowered = value.strip().lower()
+        if lowered in ("true", "1", "yes", "on"):
+            return True
+        if lowered in ("false", "0", "no", "off"):
+            return False
+    return value
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    inifile = str(config.inipath) if config.inipath else None
+    try:
+        settings = resolve_settings(
+            cli={"executor": config.getoption("comfyruntime_executor"), "era": config.getoption("comfyruntime_era"),
+                 "comfyui_root": config.getoption("comfyui_root")},
+            ini={"executor": _ini_value(config, "comfyruntime_executor"), "era": _ini_value(config, "comfyruntime_era"),
+                 "comfyui_root": _ini_value(config, "comfyruntime_comfyui_root"),
+                 "hooks": _ini_value(config, "comfyruntime_hooks"), "unhooks": _ini_value(config, "comfyruntime_unhooks"),
+                 "workflows": [str(p) for p in _ini_value(config, "comfyruntime_workflows")],
+                 "session_standins": _ini_value(config, "comfyruntime_session_standins")},
+            inifile=inifile)
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if settings.executor != "mock":
+        raise pytest.UsageError(
+            f"pytest-comfyruntime: --comfyruntime-executor={settings.executor} needs the real ComfyUI "
+            "backend, which this version does not provide yet; fix: use --comfyruntime-executor=mock")
+    base = Path(tempfile.mkdtemp(prefix="comfyruntime-"))
+    config.add_cleanup(lambda: shutil.rmtree(base, ignore_errors=True))
+    hook = config.hook
+    runtime = ComfyRuntime(settings, base_dir=base, inifile=inifile, hooks=HookCalls(
+        register_nodes=hook.comfyruntime_register_nodes, enable=hook.comfyruntime_enable_hooks,
+        disable=hook.comfyruntime_disable_hooks))
+    runtime.start()
+    config.stash[RUNTIME_KEY] = runtime
+    config.add_cleanup(runtime.stop)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    runtime = config.stash.get(RUNTIME_KEY, None)
+    if runtime is None:
+        return None
+    s: Settings = runtime.settings
+    hooks = ", ".join(s.hooks) or "none"
+    return (f"comfyruntime: executor={s.executor} era={ERAS[s.era].label} "
+            f"standins={'session' if s.session_standins else 'per-test'} hooks={hooks}")
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, None, None]:
+    found = []
+    try:
+        yield
+    finally:
+        ctx = item.stash.get(CONTEXT_KEY, None)
+        if ctx is not None:
+            del item.stash[CONTEXT_KEY]
+            found = ctx.check()
+    if found:
+        from .checks.residue import format_residue
+        pytest.fail(format_residue(found, test=item.nodeid), pytrace=False)
+
+
+def _runtime(request: pytest.FixtureRequest) -> ComfyRuntime:
+    return request.config.stash[RUNTIME_KEY]
+
+
+@pytest.fixture
+def comfy_execution_module(request: pytest.FixtureRequest, tmp_path: Path) -> Generator[ModuleType, None, None]:
+    """The ``execution`` module in use, with the extension's hooks enabled for this test."""
+    from .nodes import TEST_NODE_CLASS_MAPPINGS, TEST_NODE_DISPLAY_NAME_MAPPINGS
+
+    runtime = _runtime(request)
+    try:
+        ctx = runtime.open_test(tmp_path / "comfyui", TEST_NODE_CLASS_MAPPINGS, TEST_NODE_DISPLAY_NAME_MAPPINGS)
+    except ConfigError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    request.node.stash[CONTEXT_KEY] = ctx
+    yield ctx.execution
+    ctx.close()
+
+
+@pytest.fixture
+def comfy_executor(comfy_execution_module: ModuleType, request: pytest.FixtureRequest) -> ExecutorHarness:
+    """An :class:`ExecutorHarness` around a fresh ``PromptExecutor`` of the module in use."""
+    return request.node.stash[CONTEXT_KEY].harness()
+
+
+@pytest.fixture
+def comfy_nodes(comfy_execution_module: ModuleType, request: pytest.FixtureRequest) -> NodeRegistry:
+    """Registers node classes for this test only: ``comfy_nodes.add("MyNode", MyNode)``."""
+    registry = NodeRegistry(request.node.stash[CONTEXT_KEY].nodes)
+    request.addfinalizer(registry.undo)
+    return registry
+
+
+@pytest.fixture
+def comfy_workflow(comfy_execution_module: ModuleType, request: pytest.FixtureRequest) -> Callable[[str], dict]:
+    """``comfy_workflow("txt2img")``: loads and validates an API-format workflow."""
+    from .workflows import load_workflow
+
+    runtime = _runtime(request)
+    nodes = request.node.stash[CONTEXT_KEY].nodes
+
+    def load(name: str) -> dict:
+        return load_workflow(name, search_dirs=runtime.settings.workflows, node_classes=nodes.NODE_CLASS_MAPPINGS)
+
+    return load
