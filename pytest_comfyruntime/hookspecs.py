@@ -1,6 +1,8 @@
 """The plugin's own hooks, added to pytest with ``pytest_addhooks``.
 
-Implement them in a ``conftest.py`` (or a plugin) of the extension under test. Every hook is
+Implement them in a ``conftest.py`` (or a plugin) of the extension under test. pytest only
+collects hook implementations whose names start with ``pytest_``, hence the
+``pytest_comfyruntime_`` prefix (as ``pytest_xdist_*`` and ``pytest_benchmark_*`` do). Every hook is
 called once per test that requests ``comfy_execution_module`` (or a fixture built on it), with
 the ``execution`` module in use: the mock of the selected era, or a real ComfyUI's.
 """
@@ -19,22 +21,22 @@ hookspec = pluggy.HookspecMarker("pytest")
 
 
 @hookspec
-def comfyruntime_register_nodes(registry: NodeRegistry) -> None:
+def pytest_comfyruntime_register_nodes(registry: NodeRegistry) -> None:
     """Register the extension's node classes for this test: ``registry.add(name, cls)``.
 
-    Called before ``comfyruntime_enable_hooks``; everything added is removed after the test.
+    Called before ``pytest_comfyruntime_enable_hooks``; everything added is removed after the test.
     """
 
 
 @hookspec
-def comfyruntime_enable_hooks(execution: ModuleType) -> Any:
+def pytest_comfyruntime_enable_hooks(execution: ModuleType) -> Any:
     """Install the extension's execution hooks on ``execution`` (the module in use).
 
     Called after the ini ``comfyruntime_hooks`` functions, before the test body. Whatever you
-    patch must be undone by ``comfyruntime_disable_hooks``: the plugin checks that it was.
+    patch must be undone by ``pytest_comfyruntime_disable_hooks``: the plugin checks that it was.
     """
 
 
 @hookspec
-def comfyruntime_disable_hooks(execution: ModuleType) -> Any:
-    """Remove what ``comfyruntime_enable_hooks`` installed. Called after the test body."""
+def pytest_comfyruntime_disable_hooks(execution: ModuleType) -> Any:
+    """Remove what ``pytest_comfyruntime_enable_hooks`` installed. Called after the test body."""

@@ -81,8 +81,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.add_cleanup(lambda: shutil.rmtree(base, ignore_errors=True))
     hook = config.hook
     runtime = ComfyRuntime(settings, base_dir=base, inifile=inifile, hooks=HookCalls(
-        register_nodes=hook.comfyruntime_register_nodes, enable=hook.comfyruntime_enable_hooks,
-        disable=hook.comfyruntime_disable_hooks))
+        register_nodes=hook.pytest_comfyruntime_register_nodes, enable=hook.pytest_comfyruntime_enable_hooks,
+        disable=hook.pytest_comfyruntime_disable_hooks))
     runtime.start()
     config.stash[RUNTIME_KEY] = runtime
     config.add_cleanup(runtime.stop)

@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 __all__ = ["WorkflowError", "bundled_workflow_names", "load_workflow", "validate_workflow"]
 
@@ -32,9 +32,9 @@ class WorkflowError(ValueError):
     (``_meta.title``), ``input_name`` (each ``None`` when not applicable), ``problem`` and ``fix``.
     """
 
-    def __init__(self, problem: str, *, source: str, fix: str, node_id: Optional[str] = None,
-                 class_type: Optional[str] = None, title: Optional[str] = None,
-                 input_name: Optional[str] = None) -> None:
+    def __init__(self, problem: str, *, source: str, fix: str, node_id: str | None = None,
+                 class_type: str | None = None, title: str | None = None,
+                 input_name: str | None = None) -> None:
         self.problem = problem
         self.source = source
         self.fix = fix
@@ -98,10 +98,11 @@ def _looks_like_path(text: str) -> bool:
     return text.endswith(".json") or "/" in text or os.sep in text or (os.altsep is not None and os.altsep in text)
 
 
-def _find(name_or_path: Union[PathLike, Any], search_dirs: Iterable[PathLike]) -> tuple[Any, str]:
+def _find(name_or_path: PathLike | Any, search_dirs: Iterable[PathLike]) -> tuple[Any, str]:
     """Return ``(file, source label)`` for a name or a path, or raise WorkflowError."""
     dirs = [Path(d) for d in search_dirs]
-    if not isinstance(name_or_path, str) and hasattr(name_or_path, "read_text") and not isinstance(name_or_path, os.PathLike):
+    is_traversable = hasattr(name_or_path, "read_text") and not isinstance(name_or_path, (str, os.PathLike))
+    if is_traversable:
         return name_or_path, str(name_or_path)  # an importlib Traversable
     if isinstance(name_or_path, os.PathLike) or _looks_like_path(str(name_or_path)):
         path = Path(name_or_path)
@@ -134,7 +135,7 @@ def _find(name_or_path: Union[PathLike, Any], search_dirs: Iterable[PathLike]) -
                             "listed in the comfyruntime_workflows ini option")
 
 
-def load_workflow(name_or_path: Union[PathLike, Any], *, search_dirs: Iterable[PathLike] = (),
+def load_workflow(name_or_path: PathLike | Any, *, search_dirs: Iterable[PathLike] = (),
                   node_classes: Mapping[str, type]) -> dict:
     """Read an API-format workflow and check it with :func:`validate_workflow`.
 
@@ -164,7 +165,7 @@ def load_workflow(name_or_path: Union[PathLike, Any], *, search_dirs: Iterable[P
 
 # -- validation -----------------------------------------------------------------------------------
 
-def _title(node: Any) -> Optional[str]:
+def _title(node: Any) -> str | None:
     meta = node.get("_meta") if isinstance(node, dict) else None
     title = meta.get("title") if isinstance(meta, dict) else None
     return title if isinstance(title, str) else None
@@ -250,7 +251,7 @@ def _json_kind(value: Any) -> str:
     return type(value).__name__
 
 
-def _input_types(cls: type, *, source: str, node_id: str, class_type: str, title: Optional[str]) -> dict:
+def _input_types(cls: type, *, source: str, node_id: str, class_type: str, title: str | None) -> dict:
     try:
         declared = cls.INPUT_TYPES()
     except Exception as exc:  # user node code: report it with the node it belongs to
@@ -309,9 +310,11 @@ def _check_node(prompt: dict, node_id: str, node: dict, node_classes: Mapping[st
                                              "[node_id, output_index] link")
 
 
-def _suggest_link(value: list) -> Optional[list]:
+def _suggest_link(value: list) -> list | None:
     """The well-formed link a malformed one most likely meant, if there is one."""
-    if len(value) != 2 or isinstance(value[1], bool) or not isinstance(value[0], (str, int)) or isinstance(value[0], bool):
+    if len(value) != 2 or any(isinstance(part, bool) for part in value):
+        return None
+    if not isinstance(value[0], (str, int)):
         return None
     try:
         index = int(value[1])

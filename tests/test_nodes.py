@@ -17,9 +17,10 @@ from pytest_comfyruntime.nodes import (
     TEST_NODE_DISPLAY_NAME_MAPPINGS,
     TXT2IMG_NODE_CLASS_MAPPINGS,
     TXT2IMG_NODE_DISPLAY_NAME_MAPPINGS,
+    basic,
     read_png_text,
+    txt2img,
 )
-from pytest_comfyruntime.nodes import basic, txt2img
 from pytest_comfyruntime.nodes._png import png_bytes, read_png_size, write_png
 
 REPO = Path(__file__).resolve().parents[1]
@@ -202,7 +203,8 @@ def test_ksampler_and_latent_input_types_match_comfyui():
     assert req["seed"][0] == "INT" and req["seed"][1]["max"] == 0xFFFFFFFFFFFFFFFF
     assert req["steps"][1]["min"] == 1 and req["cfg"][0] == "FLOAT" and req["denoise"][1]["max"] == 1.0
     assert {"euler", "euler_ancestral", "dpmpp_2m", "ddim", "uni_pc_bh2", "lcm"} <= set(req["sampler_name"][0])
-    assert {"normal", "karras", "exponential", "sgm_uniform", "simple", "ddim_uniform", "beta"} <= set(req["scheduler"][0])
+    schedulers = {"normal", "karras", "exponential", "sgm_uniform", "simple", "ddim_uniform", "beta"}
+    assert schedulers <= set(req["scheduler"][0])
     latent = txt2img.EmptyLatentImage.INPUT_TYPES()["required"]
     assert latent["width"][1] == {"default": 512, "min": 16, "max": 16384, "step": 8,
                                   "tooltip": "The width of the latent images in pixels."}

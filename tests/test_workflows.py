@@ -250,7 +250,8 @@ def test_missing_inputs(tmp_path):
 
 
 def test_inputs_not_an_object(tmp_path):
-    assert "'inputs' is a JSON array" in str(_node_error(tmp_path, {**FOUR, "7": {"class_type": "CRInt", "inputs": []}}, "7"))
+    err = _node_error(tmp_path, {**FOUR, "7": {"class_type": "CRInt", "inputs": []}}, "7")
+    assert "'inputs' is a JSON array" in str(err)
 
 
 def test_unknown_class_type_lists_close_matches(tmp_path):
@@ -385,3 +386,10 @@ def test_validation_does_not_change_the_prompt():
 
 def test_importing_workflows_does_not_need_the_fixtures_package():
     assert os.path.isdir(REPO / "fixtures" / "workflows")
+
+
+@pytest.mark.parametrize("link, suggestion", [([1, 0], '["1", 0]'), (["3", "2"], '["3", 2]')])
+def test_malformed_link_fix_suggests_the_likely_link(tmp_path, link, suggestion):
+    data = copy.deepcopy(FOUR)
+    data["2"]["inputs"]["value"] = link
+    assert _node_error(tmp_path, data, "2", "value").fix == f"write it as {suggestion}"

@@ -8,7 +8,7 @@
 The mappings are read-only; copy them (``{**TEST_NODE_CLASS_MAPPINGS}``) to extend them.
 """
 from ._png import read_png_text
-from .basic import ANY, AnyType, TEST_NODE_CLASS_MAPPINGS, TEST_NODE_DISPLAY_NAME_MAPPINGS
+from .basic import ANY, TEST_NODE_CLASS_MAPPINGS, TEST_NODE_DISPLAY_NAME_MAPPINGS, AnyType
 from .txt2img import TXT2IMG_NODE_CLASS_MAPPINGS, TXT2IMG_NODE_DISPLAY_NAME_MAPPINGS
 
 __all__ = [

@@ -31,10 +31,11 @@ def get_input_data(inputs, class_def, unique_id, outputs={}, prompt={}, extra_da
     for x in inputs:
         input_data = inputs[x]
         if isinstance(input_data, list):
-            if input_data[0] not in outputs:
+            from_id, from_index = input_data[0], input_data[1]  # a short link raises IndexError here
+            if from_id not in outputs:
                 input_data_all[x] = (None,)
                 continue
-            input_data_all[x] = outputs[input_data[0]][input_data[1]]
+            input_data_all[x] = outputs[from_id][from_index]
         elif ("required" in valid_inputs and x in valid_inputs["required"]) or (
                 "optional" in valid_inputs and x in valid_inputs["optional"]):
             input_data_all[x] = [input_data]
@@ -54,8 +55,13 @@ def map_node_over_list(obj, input_data_all, func, allow_interrupt=False):
     input_is_list = obj.INPUT_IS_LIST if hasattr(obj, "INPUT_IS_LIST") else False
     max_len_input = max([len(x) for x in input_data_all.values()]) if len(input_data_all) > 0 else 0
 
-    def slice_dict(d, i):  # shorter lists repeat their last item (same frame name as ComfyUI's)
-        return {k: v[i if len(v) > i else -1] for k, v in d.items()}
+    def slice_dict(d, i):
+        # Shorter lists repeat their last item. A plain loop, so that an IndexError (an empty
+        # list) has the same traceback frames as in ComfyUI.
+        sliced = dict()
+        for k, v in d.items():
+            sliced[k] = v[i if len(v) > i else -1]
+        return sliced
 
     results = []
     if input_is_list:
@@ -123,8 +129,9 @@ def recursive_execute(server, prompt, outputs, current_item, extra_data, execute
     for x in inputs:
         input_data = inputs[x]
         if isinstance(input_data, list):
-            if input_data[0] not in outputs:
-                result = recursive_execute(server, prompt, outputs, input_data[0], extra_data, executed, prompt_id, outputs_ui, object_storage)
+            from_id, _ = input_data[0], input_data[1]
+            if from_id not in outputs:
+                result = recursive_execute(server, prompt, outputs, from_id, extra_data, executed, prompt_id, outputs_ui, object_storage)
                 if result[0] is not True:
                     return result  # failed further upstream
 
@@ -186,8 +193,9 @@ def recursive_will_execute(prompt, outputs, current_item, memo={}):
     for x in inputs:
         input_data = inputs[x]
         if isinstance(input_data, list):
-            if input_data[0] not in outputs:
-                will_execute += recursive_will_execute(prompt, outputs, input_data[0], memo)
+            from_id, _ = input_data[0], input_data[1]
+            if from_id not in outputs:
+                will_execute += recursive_will_execute(prompt, outputs, from_id, memo)
     memo[unique_id] = will_execute + [unique_id]
     return memo[unique_id]
 
@@ -228,8 +236,9 @@ def recursive_output_delete_if_changed(prompt, old_prompt, outputs, current_item
             for x in inputs:
                 input_data = inputs[x]
                 if isinstance(input_data, list):
-                    if input_data[0] in outputs:
-                        to_delete = recursive_output_delete_if_changed(prompt, old_prompt, outputs, input_data[0])
+                    from_id, _ = input_data[0], input_data[1]
+                    if from_id in outputs:
+                        to_delete = recursive_output_delete_if_changed(prompt, old_prompt, outputs, from_id)
                     else:
                         to_delete = True
                     if to_delete:
@@ -475,7 +484,13 @@ def validate_prompt(prompt):
                 for reason in reasons:
                     logging.error(f"  - {reason['message']}: {reason['details']}")
             errors += [(o, reasons)]
+            known = set(node_errors)
             _v.collect_node_errors(prompt, o, validated, node_errors)
+            for node_id, info in node_errors.items():
+                if node_id not in known:
+                    logging.error(f"* {info['class_type']} {node_id}:")
+                    for reason in info["errors"]:
+                        logging.error(f"  - {reason['message']}: {reason['details']}")
             logging.error("Output will be ignored")
 
     if len(good_outputs) == 0:

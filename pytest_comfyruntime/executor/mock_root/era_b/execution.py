@@ -320,30 +320,6 @@ def execute(server, dynprompt, caches, current_item, extra_data, executed, promp
     return (ExecutionResult.SUCCESS, None, None)
 
 
-_CLEANUP_TAKES_KEEP_CLONES = {}
-
-
-def _cleanup_models():
-    """``cleanup_models(keep_clone_weights_loaded=True)``, looked up at call time as ComfyUI does.
-
-    The shared ``comfy.model_management`` stand-in may carry era C's no-argument signature; then
-    it is called without the keyword (decided once per function object).
-    """
-    cleanup = comfy.model_management.cleanup_models
-    takes = _CLEANUP_TAKES_KEEP_CLONES.get(cleanup)
-    if takes is None:
-        try:
-            params = inspect.signature(cleanup).parameters.values()
-            takes = any(p.name == "keep_clone_weights_loaded" or p.kind is p.VAR_KEYWORD for p in params)
-        except (TypeError, ValueError):
-            takes = True
-        _CLEANUP_TAKES_KEEP_CLONES[cleanup] = takes
-    if takes:
-        cleanup(keep_clone_weights_loaded=True)
-    else:
-        cleanup()
-
-
 class PromptExecutor:
     def __init__(self, server, lru_size=None):
         self.lru_size = lru_size
@@ -404,7 +380,7 @@ class PromptExecutor:
             cache.clean_unused()
 
         cached_nodes = [node_id for node_id in prompt if self.caches.outputs.get(node_id) is not None]
-        _cleanup_models()
+        comfy.model_management.cleanup_models(keep_clone_weights_loaded=True)
         self.add_message("execution_cached", {"nodes": cached_nodes, "prompt_id": prompt_id}, broadcast=False)
         pending_subgraph_results = {}
         executed = set()

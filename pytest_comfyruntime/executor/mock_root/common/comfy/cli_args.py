@@ -16,4 +16,5 @@ args = argparse.Namespace(
     preview_method="none",
     verbose="INFO",
     disable_all_custom_nodes=False,
+    disable_metadata=False,
 )
