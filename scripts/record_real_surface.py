@@ -4,7 +4,7 @@
         > tests/data/real_surface.json
 
 Each ROOT is a ComfyUI folder (see scripts/fetch_comfyui.py). The result holds facts only:
-names, signatures and whether they are coroutines. tests/test_mock_surface.py holds the mock to it.
+names, signatures (without annotations) and whether they are coroutines. tests/test_mock_surface.py holds the mock to it.
 """
 from __future__ import annotations
 
@@ -22,6 +22,13 @@ sys.path.insert(0, root)
 import comfy.options, comfy.cli_args
 comfy.cli_args.args.cpu = True
 import execution
+
+def bare(f):
+    sig = inspect.signature(f)
+    sig = sig.replace(parameters=[p.replace(annotation=p.empty) for p in sig.parameters.values()],
+                      return_annotation=sig.empty)
+    return str(sig)
+
 out = {"execution": sorted(n for n in dir(execution) if not n.startswith("_")),
        "PromptExecutor": sorted(n for n in vars(execution.PromptExecutor) if not n.startswith("__")),
        "signatures": {}}
@@ -29,11 +36,11 @@ for name in ["get_input_data", "validate_prompt", "validate_inputs", "execute", 
              "get_output_data", "format_value", "full_type_name"]:
     f = getattr(execution, name, None)
     if callable(f):
-        out["signatures"][name] = [str(inspect.signature(f)), inspect.iscoroutinefunction(f)]
+        out["signatures"][name] = [bare(f), inspect.iscoroutinefunction(f)]
 for name in ["__init__", "execute", "execute_async", "reset", "add_message", "handle_execution_error"]:
     f = getattr(execution.PromptExecutor, name, None)
     if f:
-        out["signatures"]["PromptExecutor." + name] = [str(inspect.signature(f)), inspect.iscoroutinefunction(f)]
+        out["signatures"]["PromptExecutor." + name] = [bare(f), inspect.iscoroutinefunction(f)]
 print("SURFACE " + json.dumps(out))
 '''
 
