@@ -19,7 +19,7 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e examples/comfy_meta_ext
-	$(PY) -m pytest_comfyruntime.cli demo
+	$(VENV)/bin/comfyruntime demo examples/comfy_meta_ext
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_mock_executor.py

@@ -49,37 +49,55 @@ def test_same_module(comfy_execution_module):
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
-def test_ini_hooks_fire_with_real_arguments(pytester: pytest.Pytester) -> None:
+# What real ComfyUI passes, per era (scripts/probe_real_comfyui.py, recorded in November 2026):
+# get_input_data gets six positional arguments from the per-node executor, once per executed node
+# (A in depth-first order, B and C in staging order); the fourth is A's outputs dict, B's output
+# cache, C's ExecutionList.
+WRAPPER_FACTS = {
+    "A": (["1", "2", "3", "4"], "dict"),
+    "B": (["2", "1", "3", "4"], "HierarchicalCache"),
+    "C": (["2", "1", "3", "4"], "ExecutionList"),
+}
+
+
+@pytest.mark.parametrize("era", sorted(WRAPPER_FACTS))
+def test_ini_hooks_fire_with_real_arguments(pytester: pytest.Pytester, era: str) -> None:
+    order, fourth = WRAPPER_FACTS[era]
     pytester.makepyfile(ext_recorder=EXT_SOURCE)
-    pytester.makeini('''
+    pytester.makeini(f"""
 [pytest]
+comfyruntime_era = {era}
 comfyruntime_hooks = ext_recorder:enable
 comfyruntime_unhooks = ext_recorder:disable
-''')
-    pytester.makepyfile(FOUR_NODE + '''
+""")
+    pytester.makepyfile(FOUR_NODE + f'''
 import ext_recorder
 
 def test_wrappers_fire(comfy_executor):
     result = comfy_executor.run(FOUR, prompt_id="p1")
     assert result.success
     (self, args, kwargs), = ext_recorder.CALLS["execute"]
-    assert self is comfy_executor.executor and kwargs == {}
+    assert self is comfy_executor.executor and kwargs == {{}}
     prompt, prompt_id, extra_data, outputs = args
     assert prompt_id == "p1" and outputs == ["4"] and extra_data["client_id"] == "comfyruntime"
     calls = ext_recorder.CALLS["get_input_data"]
-    # One call per executed node, from the per-node execute, with the era's six arguments:
-    # plain nodes have no IS_CHANGED or VALIDATE_INPUTS, so no other call is made.
-    assert [c[0][2] for c in calls] == ["2", "1", "3", "4"]
-    assert all(len(c[0]) == 6 and c[1] == {} for c in calls)
-    inputs, class_def, unique_id, execution_list, dynprompt, extra = calls[2][0]
-    assert inputs == {"a": ["1", 0], "b": ["2", 0]} and class_def.__name__ == "CRAdd"
-    assert type(execution_list).__name__ == "ExecutionList" and extra is extra_data
+    # Plain nodes have no IS_CHANGED or VALIDATE_INPUTS, so no other call is made.
+    assert [c[0][2] for c in calls] == {order!r}
+    assert all(len(c[0]) == 6 and c[1] == {{}} for c in calls)
+    inputs, class_def, unique_id, fourth, fifth, extra = calls[2][0]
+    assert class_def.__name__ == "CRAdd" and type(fourth).__name__ == {fourth!r}
+    assert extra is extra_data
 
-def test_is_changed_call_has_no_outputs(comfy_executor):
-    comfy_executor.run({"1": {"class_type": "CRChanging", "inputs": {"token": "x"}},
-                        "2": {"class_type": "CRRecord", "inputs": {"value": ["1", 0], "label": ""}}})
+def test_is_changed_call_has_no_linked_outputs(comfy_executor):
+    comfy_executor.run({{"1": {{"class_type": "CRChanging", "inputs": {{"token": "x"}}}},
+                        "2": {{"class_type": "CRRecord", "inputs": {{"value": ["1", 0], "label": ""}}}}}})
     first = ext_recorder.CALLS["get_input_data"][0][0]
-    assert first[2] == "1" and first[3:] == (None,)
+    assert first[2] == "1"
+    # B and C: IsChangedCache passes outputs=None; A passes the executor's own outputs dict.
+    if {era!r} == "A":
+        assert first[3] is comfy_executor.executor.outputs
+    else:
+        assert first[3] is None
 ''')
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)

@@ -1,0 +1,1 @@
+"""Example ComfyUI extension: per-prompt capture of node inputs (see hooks.py)."""

@@ -1,0 +1,65 @@
+"""The ``comfyruntime`` command: ``comfyruntime demo [PATH] [--era ERA|all]``.
+
+``demo`` runs an extension's own test suite (by default the repository's
+``examples/comfy_meta_ext``) once per mock ComfyUI era, exactly as its author would run it
+(``python -m pytest`` in its folder), and prints what was checked on each era. The exit code
+is 0 only if every run passed.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from .executor.eras import ERAS, resolve_era
+
+_RESULT = re.compile(r"^(?P<test>\S+::\S+)\s+(?P<outcome>PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)")
+
+
+def _default_example() -> Path:
+    return Path.cwd() / "examples" / "comfy_meta_ext"
+
+
+def run_demo(path: Path, eras: list[str], out=sys.stdout) -> int:
+    if not (path / "pyproject.toml").is_file() and not (path / "tests").is_dir():
+        print(f"comfyruntime demo: {path} is not an extension folder (no pyproject.toml or tests/); "
+              "fix: pass the folder of an extension that has its own tests", file=sys.stderr)
+        return 2
+    failed = 0
+    for key in eras:
+        era = ERAS[key]
+        cmd = [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", f"--comfyruntime-era={key}"]
+        proc = subprocess.run(cmd, cwd=path, capture_output=True, text=True)
+        results = [m.groupdict() for m in map(_RESULT.match, proc.stdout.splitlines()) if m]
+        summary = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "no output"
+        print(f"== ComfyUI era {era.label} ({era.comfyui_versions}) on the mock: {summary.strip('= ')}", file=out)
+        for r in results:
+            print(f"   {r['outcome']:<7} {r['test']}", file=out)
+        if proc.returncode != 0:
+            failed += 1
+            print(proc.stdout[-4000:], proc.stderr[-2000:], sep="\n", file=out)
+    print(f"comfyruntime demo: {len(eras) - failed} of {len(eras)} era runs passed for {path}", file=out)
+    return 0 if failed == 0 else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="comfyruntime", description="pytest-comfyruntime command line")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="run an extension's tests on every mock ComfyUI era")
+    demo.add_argument("path", nargs="?", type=Path, default=None,
+                      help="extension folder (default: ./examples/comfy_meta_ext)")
+    demo.add_argument("--era", default="all", help="A, B, C or all (default all)")
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        try:
+            eras = sorted(ERAS) if args.era == "all" else [resolve_era(args.era).key]
+        except ValueError as exc:
+            parser.error(str(exc))
+        return run_demo((args.path or _default_example()).resolve(), eras)
+    return 2  # pragma: no cover - argparse rejects unknown commands
+
+
+if __name__ == "__main__":
+    sys.exit(main())

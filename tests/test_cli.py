@@ -1,0 +1,35 @@
+"""The ``comfyruntime`` command."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from pytest_comfyruntime.cli import main
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "comfy_meta_ext"
+
+
+def test_demo_rejects_a_folder_that_is_no_extension(tmp_path, capsys):
+    assert main(["demo", str(tmp_path)]) == 2
+    assert "is not an extension folder" in capsys.readouterr().err
+
+
+def test_demo_unknown_era_is_a_usage_error(capsys):
+    try:
+        main(["demo", "--era", "Z"])
+    except SystemExit as exc:
+        assert exc.code == 2
+    assert "unknown ComfyUI era 'Z'" in capsys.readouterr().err
+
+
+def test_demo_reports_each_era_and_fails_when_a_test_fails(tmp_path):
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_ext.py").write_text(
+        "def test_ok(comfy_executor):\n    assert comfy_executor.era in 'ABC'\n"
+        "def test_only_c(comfy_executor):\n    assert comfy_executor.era == 'C'\n")
+    proc = subprocess.run([sys.executable, "-m", "pytest_comfyruntime.cli", "demo", str(tmp_path), "--era", "all"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "FAILED  tests/test_ext.py::test_only_c" in proc.stdout
+    assert "1 of 3 era runs passed" in proc.stdout
