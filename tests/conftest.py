@@ -13,3 +13,14 @@ DATA = Path(__file__).parent / "data"
 def real_surface() -> dict:
     """Public names and signatures of real ComfyUI per era (scripts/record_real_surface.py)."""
     return json.loads((DATA / "real_surface.json").read_text())
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config):
+    """tests/real runs only in sessions with both backends (make test starts one per era)."""
+    if collection_path.name == "real" and collection_path.parent == Path(__file__).parent:
+        from pytest_comfyruntime.plugin import RUNTIME_KEY
+
+        runtime = config.stash.get(RUNTIME_KEY, None)
+        if runtime is None or set(runtime.backends) != {"mock", "real"}:
+            return True
+    return None

@@ -105,7 +105,7 @@ def _diff_namespace(where: str, before: dict[str, Any], now: dict[str, Any], *, 
             continue
         if old is _ABSENT:
             found.append(Residue("added", f"{where}.{name}", f"added {describe(value)}"))
-        elif _is_patch(old) or _is_patch(value) or not module:
+        elif _is_patch(old) or _is_patch(value):
             found.append(Residue("patched", f"{where}.{name}",
                                  f"still replaced by {describe(value)} (was {describe(old)})"))
     for name in before:

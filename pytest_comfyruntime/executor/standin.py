@@ -24,7 +24,7 @@ def is_managed(name: str) -> bool:
     return name.split(".", 1)[0] in MANAGED_TOP_LEVEL
 
 
-class _EraFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+class EraFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def __init__(self, era: Era) -> None:
         self.era = era
         self.dirs = [MOCK_ROOT / overlay for overlay in era.overlays]
@@ -70,7 +70,7 @@ class StandIn:
 
     def __init__(self, era: Era) -> None:
         self.era = era
-        self._finder = _EraFinder(era)
+        self._finder = EraFinder(era)
         self._saved: dict[str, ModuleType] | None = None
 
     @property

@@ -5,8 +5,10 @@ resolves as a module global at call time (``get_input_data``, ``execute``,
 ``_async_map_node_over_list``, ``get_output_data``, ``validate_inputs``, ...) is called through
 this module's globals here too, so replacing ``execution.<name>`` takes effect the same way.
 Not reproduced: V3 (``comfy_api``) nodes and subgraph expansion (a node returning ``"expand"``
-fails with a message saying so); ``execute`` drives ``execute_async`` with ``asyncio.run``
-semantics on a reused event loop (see ``_run``), which keeps a prompt in tens of microseconds.
+fails with a message saying so). ``execute`` drives ``execute_async`` with ``asyncio.run``
+semantics on a reused event loop (see ``pytest_comfyruntime.executor._runner``): consecutive
+prompts in the main thread share one loop object, which ComfyUI would have closed. Prompts run
+under ``torch.inference_mode()`` only when the test process has already imported torch.
 """
 import asyncio
 import copy
@@ -18,6 +20,7 @@ import threading
 import time
 import traceback
 from enum import Enum
+from contextlib import nullcontext as _nullcontext
 from typing import List, Literal, NamedTuple, Optional
 
 import comfy.model_management
@@ -32,6 +35,7 @@ from comfy_execution.caching import (
     RAMPressureCache,
 )
 from comfy_execution.graph import DynamicPrompt, ExecutionBlocker, ExecutionList, get_input_info
+from comfy_execution import graph_utils as _graph_utils
 from comfy_execution.graph_utils import is_link
 from comfy_execution.progress import (
     WebUIProgressHandler,
@@ -127,6 +131,9 @@ class CacheSet:
     def init_null_cache(self):
         self.outputs = NullCache()
         self.objects = NullCache()
+
+    def recursive_debug_dump(self):
+        return {"outputs": self.outputs.recursive_debug_dump()}
 
 
 SENSITIVE_EXTRA_DATA_KEYS = ("auth_token_comfy_org", "api_key_comfy_org")
@@ -307,9 +314,9 @@ async def execute(server, dynprompt, caches, current_item, extra_data, executed,
                 if isinstance(r, asyncio.Task):
                     try:
                         results.append(r.result())
-                    except Exception:
+                    except Exception as ex:
                         del pending_async_nodes[unique_id]
-                        raise
+                        raise ex  # not a bare raise: ComfyUI's traceback lists this frame twice
                 else:
                     results.append(r)
             del pending_async_nodes[unique_id]
@@ -353,7 +360,13 @@ async def execute(server, dynprompt, caches, current_item, extra_data, executed,
                 server.send_sync("execution_error", mes, server.client_id)
                 return ExecutionBlocker(None)
 
-            output_data, output_ui, has_subgraph, has_pending_tasks = await get_output_data(prompt_id, unique_id, obj, input_data_all, execution_block_cb=execution_block_cb, pre_execute_cb=None, hidden_inputs=hidden_inputs)
+            def pre_execute_cb(call_index):
+                # ComfyUI points GraphBuilder's default id prefix at this call (the stand-in has no GraphBuilder).
+                builder = getattr(_graph_utils, "GraphBuilder", None)
+                if builder is not None:
+                    builder.set_default_prefix(unique_id, call_index, 0)
+
+            output_data, output_ui, has_subgraph, has_pending_tasks = await get_output_data(prompt_id, unique_id, obj, input_data_all, execution_block_cb=execution_block_cb, pre_execute_cb=pre_execute_cb, hidden_inputs=hidden_inputs)
             if has_pending_tasks:
                 pending_async_nodes[unique_id] = output_data
                 unblock = execution_list.add_external_block(unique_id)
@@ -384,6 +397,7 @@ async def execute(server, dynprompt, caches, current_item, extra_data, executed,
         return (ExecutionResult.FAILURE, {"node_id": real_node_id}, iex)
     except Exception as ex:
         typ, _, tb = sys.exc_info()
+        exception_type = full_type_name(typ)  # before format_value, as ComfyUI calls them
         input_data_formatted = {}
         if input_data_all is not None:
             for name, values in input_data_all.items():
@@ -397,7 +411,7 @@ async def execute(server, dynprompt, caches, current_item, extra_data, executed,
         error_details = {
             "node_id": real_node_id,
             "exception_message": "{}\n{}".format(ex, tips),
-            "exception_type": full_type_name(typ),
+            "exception_type": exception_type,
             "traceback": traceback.format_tb(tb),
             "current_inputs": input_data_formatted,
         }
@@ -406,6 +420,13 @@ async def execute(server, dynprompt, caches, current_item, extra_data, executed,
     get_progress_state().finish_progress(unique_id)
     executed.add(unique_id)
     return (ExecutionResult.SUCCESS, None, None)
+
+
+def _inference_mode():
+    # ComfyUI runs prompts under torch.inference_mode(). The mock never imports torch, but when the
+    # test process already has (a node pack uses it), node code gets the same mode as in ComfyUI.
+    mode = getattr(sys.modules.get("torch"), "inference_mode", None)
+    return mode() if mode is not None else _nullcontext()
 
 
 class PromptExecutor:
@@ -464,51 +485,52 @@ class PromptExecutor:
         self.status_messages = []
         self.add_message("execution_start", {"prompt_id": prompt_id}, broadcast=False)
 
-        dynamic_prompt = DynamicPrompt(prompt)
-        reset_progress_state(prompt_id, dynamic_prompt)
-        add_progress_handler(WebUIProgressHandler(self.server))
-        is_changed_cache = IsChangedCache(prompt_id, dynamic_prompt, self.caches.outputs)
-        for cache in self.caches.all:
-            await cache.set_prompt(dynamic_prompt, prompt.keys(), is_changed_cache)
-            cache.clean_unused()
+        with _inference_mode():  # ComfyUI: torch.inference_mode()
+            dynamic_prompt = DynamicPrompt(prompt)
+            reset_progress_state(prompt_id, dynamic_prompt)
+            add_progress_handler(WebUIProgressHandler(self.server))
+            is_changed_cache = IsChangedCache(prompt_id, dynamic_prompt, self.caches.outputs)
+            for cache in self.caches.all:
+                await cache.set_prompt(dynamic_prompt, prompt.keys(), is_changed_cache)
+                cache.clean_unused()
 
-        cached_nodes = [node_id for node_id in prompt if self.caches.outputs.get(node_id) is not None]
-        comfy.model_management.cleanup_models_gc()
-        self.add_message("execution_cached", {"nodes": cached_nodes, "prompt_id": prompt_id}, broadcast=False)
-        pending_subgraph_results = {}
-        pending_async_nodes = {}
-        ui_node_outputs = {}
-        executed = set()
-        execution_list = ExecutionList(dynamic_prompt, self.caches.outputs)
-        current_outputs = self.caches.outputs.all_node_ids()
-        for node_id in list(execute_outputs):
-            execution_list.add_node(node_id)
+            cached_nodes = [node_id for node_id in prompt if self.caches.outputs.get(node_id) is not None]
+            comfy.model_management.cleanup_models_gc()
+            self.add_message("execution_cached", {"nodes": cached_nodes, "prompt_id": prompt_id}, broadcast=False)
+            pending_subgraph_results = {}
+            pending_async_nodes = {}
+            ui_node_outputs = {}
+            executed = set()
+            execution_list = ExecutionList(dynamic_prompt, self.caches.outputs)
+            current_outputs = self.caches.outputs.all_node_ids()
+            for node_id in list(execute_outputs):
+                execution_list.add_node(node_id)
 
-        while not execution_list.is_empty():
-            node_id, error, ex = await execution_list.stage_node_execution()
-            if error is not None:
-                self.handle_execution_error(prompt_id, dynamic_prompt.original_prompt, current_outputs, executed, error, ex)
-                break
-            result, error, ex = await execute(self.server, dynamic_prompt, self.caches, node_id, extra_data, executed, prompt_id, execution_list, pending_subgraph_results, pending_async_nodes, ui_node_outputs)
-            self.success = result != ExecutionResult.FAILURE
-            if result == ExecutionResult.FAILURE:
-                self.handle_execution_error(prompt_id, dynamic_prompt.original_prompt, current_outputs, executed, error, ex)
-                break
-            elif result == ExecutionResult.PENDING:
-                execution_list.unstage_node_execution()
+            while not execution_list.is_empty():
+                node_id, error, ex = await execution_list.stage_node_execution()
+                if error is not None:
+                    self.handle_execution_error(prompt_id, dynamic_prompt.original_prompt, current_outputs, executed, error, ex)
+                    break
+                result, error, ex = await execute(self.server, dynamic_prompt, self.caches, node_id, extra_data, executed, prompt_id, execution_list, pending_subgraph_results, pending_async_nodes, ui_node_outputs)
+                self.success = result != ExecutionResult.FAILURE
+                if result == ExecutionResult.FAILURE:
+                    self.handle_execution_error(prompt_id, dynamic_prompt.original_prompt, current_outputs, executed, error, ex)
+                    break
+                elif result == ExecutionResult.PENDING:
+                    execution_list.unstage_node_execution()
+                else:
+                    execution_list.complete_node_execution()
+                self.caches.outputs.poll(ram_headroom=self.cache_args["ram"])
             else:
-                execution_list.complete_node_execution()
-            self.caches.outputs.poll(ram_headroom=self.cache_args["ram"])
-        else:
-            self.add_message("execution_success", {"prompt_id": prompt_id}, broadcast=False)
+                self.add_message("execution_success", {"prompt_id": prompt_id}, broadcast=False)
 
-        self.history_result = {
-            "outputs": {node_id: info["output"] for node_id, info in ui_node_outputs.items()},
-            "meta": {node_id: info["meta"] for node_id, info in ui_node_outputs.items()},
-        }
-        self.server.last_node_id = None
-        if comfy.model_management.DISABLE_SMART_MEMORY:
-            comfy.model_management.unload_all_models()
+            self.history_result = {
+                "outputs": {node_id: info["output"] for node_id, info in ui_node_outputs.items()},
+                "meta": {node_id: info["meta"] for node_id, info in ui_node_outputs.items()},
+            }
+            self.server.last_node_id = None
+            if comfy.model_management.DISABLE_SMART_MEMORY:
+                comfy.model_management.unload_all_models()
 
 
 async def validate_inputs(prompt_id, prompt, item, validated):
@@ -535,6 +557,7 @@ async def validate_inputs(prompt_id, prompt, item, validated):
 
     for x in valid_inputs:
         input_type, input_category, extra_info = get_input_info(obj_class, x, class_inputs)
+        assert extra_info is not None  # as in ComfyUI: ("INT", None) fails validation with AssertionError
         if x not in inputs:
             if input_category == "required":
                 errors.append(_v.required_missing(x))

@@ -7,7 +7,6 @@ with links written as ``("ANCESTOR", ancestor_index, socket)``. In era C computi
 in era B they are plain functions. ``get`` and ``set`` are synchronous in both, as in ComfyUI.
 """
 import itertools
-import time
 from typing import Mapping, Sequence
 
 import nodes
@@ -30,10 +29,24 @@ else:
         return "UNIQUE_ID" in class_def.INPUT_TYPES().get("hidden", {}).values()
 
 
-class CacheKeySet:
+if _ERA_C:
+    import bisect
+    import time
+    from abc import ABC, abstractmethod
+
+
+class CacheKeySet(*((ABC,) if _ERA_C else ())):  # an ABC in era C only, as in ComfyUI
     def __init__(self, dynprompt, node_ids, is_changed_cache):
         self.keys = {}
         self.subcache_keys = {}
+
+    if _ERA_C:
+        @abstractmethod
+        async def add_keys(self, node_ids):
+            raise NotImplementedError()
+    else:
+        def add_keys(self, node_ids):
+            raise NotImplementedError()
 
     def all_node_ids(self):
         return set(self.keys.keys())
@@ -339,8 +352,39 @@ if _ERA_C:
         def set(self, node_id, value):
             pass
 
+    RAM_CACHE_HYSTERESIS = 1.1
+    RAM_CACHE_DEFAULT_RAM_USAGE = 0.1
+    RAM_CACHE_OLD_WORKFLOW_OOM_MULTIPLIER = 1.3
+
+    def _available_ram_gb():
+        try:
+            import psutil
+        except ImportError:
+            pass
+        else:
+            return psutil.virtual_memory().available / (1024 ** 3)
+        try:
+            with open("/proc/meminfo") as f:
+                for line in f:
+                    if line.startswith("MemAvailable:"):
+                        return int(line.split()[1]) / (1024 ** 2)
+        except (OSError, ValueError, IndexError):
+            pass
+        return float("inf")
+
     class RAMPressureCache(LRUCache):
-        """Keeps everything: the mock never reports RAM pressure (ComfyUI evicts when RAM runs low)."""
+        """LRU bookkeeping without a size limit; ``poll`` evicts while free RAM is below the headroom.
+
+        As in ComfyUI, ``poll(ram_headroom=GB)`` runs after every node: when the machine's
+        available RAM (psutil, else /proc/meminfo) is at or below ``ram_headroom`` it collects
+        garbage, then drops entries, highest score first, until available RAM exceeds
+        ``ram_headroom * RAM_CACHE_HYSTERESIS``. A headroom larger than the machine's RAM
+        therefore empties the cache after every node, which is how a test can force pressure.
+        The score is ``RAM_CACHE_OLD_WORKFLOW_OOM_MULTIPLIER ** age * usage``; ComfyUI unpacks a
+        ``CacheEntry(ui, outputs)`` as ``(outputs, _)``, so the usage scan walks the UI entry,
+        not the outputs, and comes to ``RAM_CACHE_DEFAULT_RAM_USAGE`` plus ``get_ram_usage()`` of
+        what it finds there (tensors, which it also counts, cannot occur in that dict).
+        """
 
         def __init__(self, key_class):
             super().__init__(key_class, 0)
@@ -358,4 +402,31 @@ if _ERA_C:
             return super().get(node_id)
 
         def poll(self, ram_headroom):
-            pass
+            if isinstance(ram_headroom, (int, float)) and ram_headroom <= 0:
+                return  # available RAM is never below zero: skip the measurement
+            if _available_ram_gb() > ram_headroom:
+                return
+            import gc  # only under pressure: the stand-ins leave no extra module behind otherwise
+            gc.collect()
+            if _available_ram_gb() > ram_headroom:
+                return
+            clean_list = []
+            for key, (scanned, _) in self.cache.items():
+                oom_score = RAM_CACHE_OLD_WORKFLOW_OOM_MULTIPLIER ** (self.generation - self.used_generation[key])
+                ram_usage = RAM_CACHE_DEFAULT_RAM_USAGE + _ram_usage_of(scanned)
+                bisect.insort(clean_list, (oom_score * ram_usage, self.timestamps[key], key))
+            while _available_ram_gb() < ram_headroom * RAM_CACHE_HYSTERESIS and clean_list:
+                _, _, key = clean_list.pop()
+                del self.cache[key]
+                gc.collect()
+
+    def _ram_usage_of(values):
+        usage = 0
+        if values is None:
+            return usage
+        for value in values:
+            if isinstance(value, list):
+                usage += _ram_usage_of(value)
+            elif hasattr(value, "get_ram_usage"):
+                usage += value.get_ram_usage()
+        return usage

@@ -147,7 +147,8 @@ class TopologicalSort:
                 if subgraph_nodes is not None and from_node_id not in subgraph_nodes:
                     continue
                 _, _, input_info = self.get_input_info(unique_id, input_name)
-                is_lazy = input_info is not None and input_info.get("lazy", False)
+                # ``in``, not ``.get``: a hidden input's info is a plain string, e.g. "UNIQUE_ID".
+                is_lazy = input_info is not None and "lazy" in input_info and input_info["lazy"]
                 if not (include_lazy or not is_lazy):
                     continue
                 cached = self.is_cached(from_node_id)

@@ -27,8 +27,12 @@ cpu_state = CPUState.CPU
 DISABLE_SMART_MEMORY = False
 
 
-class OOM_EXCEPTION(MemoryError):
-    """Stands in for ``torch.cuda.OutOfMemoryError`` (the real alias) without importing torch."""
+# ComfyUI aliases ``torch.cuda.OutOfMemoryError``: a RuntimeError (not a MemoryError) whose
+# ``execution.full_type_name`` is "torch.OutOfMemoryError" with current torch. Built with
+# ``type()`` so the module binds no name the real one lacks; no torch is imported.
+OOM_EXCEPTION = type("OutOfMemoryError", (RuntimeError,), {
+    "__module__": "torch", "__qualname__": "OutOfMemoryError",
+    "__doc__": "Stands in for torch.cuda.OutOfMemoryError (CUDA out of memory)."})
 
 
 class InterruptProcessingException(Exception):

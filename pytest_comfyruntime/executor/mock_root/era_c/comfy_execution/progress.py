@@ -4,6 +4,7 @@
 registers one ``WebUIProgressHandler``, which sends ``progress_state`` with every non-pending node
 seen so far, to ``server.client_id`` (so with ``sid=None`` when there is no client).
 """
+from abc import ABC
 from enum import Enum
 from typing import Dict, Optional, TypedDict
 
@@ -21,7 +22,7 @@ class NodeProgressState(TypedDict):
     max: float
 
 
-class ProgressHandler:
+class ProgressHandler(ABC):
     def __init__(self, name):
         self.name = name
         self.enabled = True
@@ -85,10 +86,28 @@ class WebUIProgressHandler(ProgressHandler):
     def update_handler(self, node_id, value, max_value, state, prompt_id, image=None):
         if self.registry:
             self._send_progress_state(prompt_id, self.registry.nodes)
+        if image:
+            # A preview goes out as binary event 4 (protocol.BinaryEventTypes.PREVIEW_IMAGE_WITH_METADATA)
+            # only to a client whose socket announced the "supports_preview_metadata" feature flag.
+            server, sid = self.server_instance, self.server_instance.client_id
+            if sid in server.sockets_metadata and server.sockets_metadata[sid].get("feature_flags", {}).get(
+                    "supports_preview_metadata", False) is True:
+                dynprompt = self.registry.dynprompt
+                metadata = {
+                    "node_id": node_id,
+                    "prompt_id": prompt_id,
+                    "display_node_id": dynprompt.get_display_node_id(node_id),
+                    "parent_node_id": dynprompt.get_parent_node_id(node_id),
+                    "real_node_id": dynprompt.get_real_node_id(node_id),
+                }
+                server.send_sync(_PREVIEW_IMAGE_WITH_METADATA, (image, metadata), sid)
 
     def finish_handler(self, node_id, state, prompt_id):
         if self.registry:
             self._send_progress_state(prompt_id, self.registry.nodes)
+
+
+_PREVIEW_IMAGE_WITH_METADATA = 4
 
 
 class ProgressRegistry:

@@ -1,0 +1,95 @@
+"""The two backends behind the fixtures: the mock of one era, and a real ComfyUI root.
+
+A backend puts its modules into ``sys.modules`` for a test (``activate`` returns the undo),
+says which modules the residue check watches, and points ComfyUI's folders at the test's
+temporary folder.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from .eras import ERAS, Era
+from .harness import RecordingServer
+from .real import RealComfyUI
+from .standin import EraFinder, StandIn, is_managed
+
+MOCK_COMFYUI_VERSION = {"A": None, "B": None, "C": "0.3.75"}
+
+#: Modules of a real ComfyUI that extensions hook and the residue check watches.
+REAL_WATCHED = ("execution", "nodes", "folder_paths", "comfy.model_management", "comfy.utils",
+                "comfy_execution.graph", "comfy_execution.caching", "comfy_execution.progress",
+                "comfy_execution.utils", "comfy_execution.graph_utils")
+
+
+class MockBackend:
+    name = "mock"
+
+    def __init__(self, era: Era, base_dir: Path) -> None:
+        self.era = era
+        self.version = MOCK_COMFYUI_VERSION[era.key]
+        self.standin = StandIn(era)
+        self.base_dir = base_dir
+
+    def activate(self) -> Callable[[], None]:
+        if self.standin.active:
+            return lambda: None
+        return self.standin.activate()
+
+    def load(self) -> tuple[ModuleType, ModuleType, Any]:
+        execution = self.standin.import_core()
+        server = sys.modules["server"]
+        if server.PromptServer.instance is None:
+            server.PromptServer(None)
+        server.PromptServer.instance._sent.clear()
+        return execution, sys.modules["nodes"], server.PromptServer.instance
+
+    def watched(self) -> list[ModuleType]:
+        return list(self.standin.modules().values())
+
+    def point_folders(self, tmp_dir: Path) -> None:
+        sys.modules["folder_paths"]._point_to(str(tmp_dir))
+
+
+class RealBackend:
+    name = "real"
+
+    def __init__(self, real: RealComfyUI) -> None:
+        self.real = real
+        self.era: Era = ERAS[real.era]
+        self.version = real.version
+        self._modules = real.modules  # shared by every session of this process
+
+    def activate(self) -> Callable[[], None]:
+        if all(sys.modules.get(n) is m for n, m in self._modules.items()):
+            return lambda: None
+        finders = [f for f in sys.meta_path if isinstance(f, EraFinder)]  # a mock must not serve ComfyUI's lazy imports
+        for finder in finders:
+            sys.meta_path.remove(finder)
+        displaced = {n: sys.modules.pop(n) for n in list(sys.modules) if is_managed(n) or n in self._modules}
+        sys.modules.update(self._modules)
+
+        def undo() -> None:
+            self._modules.update(self.real.own_modules())  # keep what ComfyUI imported lazily meanwhile
+            for name in [n for n in sys.modules if n in self._modules or is_managed(n)]:
+                del sys.modules[name]
+            sys.modules.update(displaced)
+            sys.meta_path[0:0] = finders
+        return undo
+
+    def load(self) -> tuple[ModuleType, ModuleType, Any]:
+        return self.real.execution, self.real.nodes, RecordingServer()
+
+    def watched(self) -> list[ModuleType]:
+        return [sys.modules[n] for n in REAL_WATCHED if n in sys.modules and self.real.owns(sys.modules[n])]
+
+    def point_folders(self, tmp_dir: Path) -> None:
+        folder_paths = sys.modules["folder_paths"]
+        for kind in ("output", "temp", "input"):
+            path = tmp_dir / kind
+            os.makedirs(path, exist_ok=True)
+            getattr(folder_paths, f"set_{kind}_directory")(str(path))

@@ -1,0 +1,170 @@
+"""Loading a real ComfyUI in-process, once per process, the CPU-safe way.
+
+``inspect_root`` tells the era and version from the code without importing anything;
+``load_real_comfyui`` imports ``execution`` from the root (setting ``comfy.cli_args.args.cpu``
+first when the runner has no CUDA, never importing ``main.py``) and returns a
+:class:`RealComfyUI` holding its modules. Every failure is a :class:`ComfyUIRootError` whose
+message names the path and the fix.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+from .standin import is_managed
+
+_REQUIREMENTS_HINT = "requirements/real-comfyui.txt of pytest-comfyruntime, or the root's requirements.txt"
+
+
+class ComfyUIRootError(Exception):
+    """The ComfyUI root cannot be used; the message names the path and the fix."""
+
+
+@dataclass(frozen=True)
+class RootInfo:
+    root: Path
+    era: str
+    version: str | None
+
+
+@dataclass
+class RealComfyUI:
+    info: RootInfo
+    execution: ModuleType
+    nodes: ModuleType
+    modules: dict[str, ModuleType] = field(default_factory=dict)
+
+    @property
+    def era(self) -> str:
+        return self.info.era
+
+    @property
+    def version(self) -> str | None:
+        return self.info.version
+
+    def owns(self, module: ModuleType) -> bool:
+        return str(getattr(module, "__file__", "") or "").startswith(str(self.info.root) + os.sep)
+
+    def own_modules(self) -> dict[str, ModuleType]:
+        """The root's modules now in ``sys.modules``."""
+        return {name: module for name, module in list(sys.modules.items()) if self.owns(module)}
+
+
+def inspect_root(root: str | os.PathLike[str]) -> RootInfo:
+    """Era and version of a ComfyUI folder, read from its files; ComfyUIRootError if it is none."""
+    path = Path(root).expanduser()
+    if not path.exists():
+        raise ComfyUIRootError(f"pytest-comfyruntime: ComfyUI root {path} does not exist; fix: point "
+                               "--comfyui-root (or COMFYUI_ROOT) at a ComfyUI checkout")
+    path = path.resolve()
+    execution_py, nodes_py = path / "execution.py", path / "nodes.py"
+    if not path.is_dir() or not execution_py.is_file() or not nodes_py.is_file() or not (path / "comfy").is_dir():
+        raise ComfyUIRootError(f"pytest-comfyruntime: {path} is not a ComfyUI root (expected execution.py, "
+                               "nodes.py and comfy/ in it); fix: point --comfyui-root at the folder that holds main.py")
+    source = execution_py.read_text(encoding="utf-8", errors="replace")
+    version = _read_version(path)
+    numeric = version is not None and re.fullmatch(r"\d+(\.\d+)*", version) is not None
+    if "asset_manager" in source or (numeric and _version_tuple(version) >= (0, 4)):
+        raise ComfyUIRootError(
+            f"pytest-comfyruntime: {path} is ComfyUI {version or '(2026 generation)'}, a version this "
+            "release does not know (it knows the 2024 recursive, 2024 sync and 0.3.4x-0.3.75 async "
+            "executors); fix: use a ComfyUI of those generations, or the mock (--comfyruntime-executor=mock)")
+    if not (path / "comfy_execution").is_dir():
+        era = "A"
+    elif re.search(r"async\s+def\s+execute_async\s*\(", source):
+        era = "C"
+    else:
+        era = "B"
+    return RootInfo(path, era, version)
+
+
+def _read_version(path: Path) -> str | None:
+    version_file = path / "comfyui_version.py"
+    if version_file.is_file():
+        match = re.search(r"__version__\s*=\s*['\"]([^'\"]+)['\"]", version_file.read_text(encoding="utf-8"))
+        if match:
+            return match.group(1)
+    marker = path / ".comfyruntime-fetch.json"
+    if marker.is_file():
+        try:
+            commit = json.loads(marker.read_text()).get("comfyui_commit")
+        except ValueError:
+            commit = None
+        if commit:
+            return f"git-{commit[:7]}"
+    return None
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", version)[:3])
+
+
+_LOADED: RealComfyUI | None = None
+
+
+def load_real_comfyui(root: str | os.PathLike[str]) -> RealComfyUI:
+    """Imports ComfyUI from ``root`` once per process; the same root again returns the same object."""
+    global _LOADED
+    info = inspect_root(root)
+    if _LOADED is not None:
+        if _LOADED.info.root != info.root:
+            raise ComfyUIRootError(
+                f"pytest-comfyruntime: this process already imported ComfyUI from {_LOADED.info.root}; "
+                f"it cannot also import {info.root} (ComfyUI's modules are process-wide); fix: run each "
+                "root in its own pytest process")
+        return _LOADED
+    clashing = [n for n, m in sys.modules.items() if is_managed(n)
+                and not str(getattr(m, "__file__", "") or "").startswith(str(info.root))]
+    saved = {n: sys.modules.pop(n) for n in clashing}
+    sys.path.insert(0, str(info.root))
+    sys.dont_write_bytecode, old_dont_write = True, sys.dont_write_bytecode
+    try:
+        import comfy.options  # noqa: F401  (cli_args parses nothing unless enabled)
+        import comfy.cli_args
+        comfy.cli_args.args.cpu = not _has_cuda()
+        execution = importlib.import_module("execution")
+        nodes = importlib.import_module("nodes")
+    except ModuleNotFoundError as exc:
+        _forget_root_modules(info.root)
+        raise ComfyUIRootError(
+            f"pytest-comfyruntime: importing ComfyUI from {info.root} failed: package {exc.name!r} is "
+            f"missing; fix: pip install -r {_REQUIREMENTS_HINT} (torch==2.14.1, torchvision==0.29.1 here)") from None
+    except Exception as exc:
+        _forget_root_modules(info.root)
+        raise ComfyUIRootError(
+            f"pytest-comfyruntime: importing ComfyUI from {info.root} failed: {type(exc).__name__}: {exc}; "
+            f"fix: check that the root is complete and its requirements are installed ({_REQUIREMENTS_HINT})") from None
+    finally:
+        sys.dont_write_bytecode = old_dont_write
+    for name, module in saved.items():
+        sys.modules.setdefault(name, module)
+    _LOADED = RealComfyUI(info, execution, nodes)
+    _LOADED.modules.update(_LOADED.own_modules())
+    return _LOADED
+
+
+def _has_cuda() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    try:
+        return bool(torch.cuda.is_available())
+    except Exception:
+        return False
+
+
+def _forget_root_modules(root: Path) -> None:
+    for name, module in list(sys.modules.items()):
+        if str(getattr(module, "__file__", "") or "").startswith(str(root)):
+            del sys.modules[name]
+    try:
+        sys.path.remove(str(root))
+    except ValueError:
+        pass
