@@ -41,5 +41,8 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_mock_executor.py
 
+bench-real: $(STAMP) $(REAL) comfyui-roots
+	$(PY) benchmarks/bench_real_vs_mock.py
+
 clean:
 	rm -rf $(VENV) .coverage .coverage.* build *.egg-info

@@ -87,13 +87,14 @@ def range_and_combo(name: str, val: Any, input_type: Any, extra_info: dict, info
     return None
 
 
-def custom_validation_failures(input_names, results) -> list[dict]:
+def custom_validation_failures(input_names, results, blocker: type | None = None) -> list[dict]:
+    """``blocker``: the era's ExecutionBlocker class (results that are one pass); else by name."""
     errors = []
     for name in input_names:
         for r in results:
-            if r is True or type(r).__name__ == "ExecutionBlocker":
+            if r is True or (isinstance(r, blocker) if blocker is not None else type(r).__name__ == "ExecutionBlocker"):
                 continue
-            details = f"{name}" if r is False else f"{name} - {r}"
+            details = f"{name}" if r is False else f"{name} - {str(r)}"  # str(), not format(): as ComfyUI
             errors.append(error("custom_validation_failed", "Custom validation failed for node", details,
                                 {"input_name": name}))
     return errors

@@ -147,8 +147,7 @@ class ExecutorHarness:
         validate = self.execution.validate_prompt
         if self.era == "C":
             coro = validate(prompt_id, prompt, None if outputs is None else list(outputs))
-            runner = getattr(self.execution, "_runner", None)  # the mock's reused event loop
-            valid, error, good, node_errors = (runner.run if runner is not None else asyncio.run)(coro)
+            valid, error, good, node_errors = asyncio.run(coro)
         else:
             valid, error, good, node_errors = validate(prompt)
         if not valid:

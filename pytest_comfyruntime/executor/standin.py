@@ -90,7 +90,6 @@ class StandIn:
     def deactivate(self) -> None:
         if self._saved is None:
             return
-        execution = sys.modules.get("execution")
         try:
             sys.meta_path.remove(self._finder)
         except ValueError:
@@ -99,9 +98,6 @@ class StandIn:
             del sys.modules[name]
         sys.modules.update(self._saved)
         self._saved = None
-        if execution is not None and getattr(execution, "__comfyruntime_era__", None) == "C":
-            from . import _runner
-            _runner.close()
 
     def modules(self) -> dict[str, ModuleType]:
         """The stand-in modules loaded so far, by name."""

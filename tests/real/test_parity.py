@@ -79,7 +79,7 @@ def graphs(draw):
 
 
 @seed(20261123)
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(prompt=graphs())
 def test_random_graphs(runtime, prompt):
     mock, real = run_on_both(runtime, lambda: series(prompt))

@@ -5,10 +5,10 @@ resolves as a module global at call time (``get_input_data``, ``execute``,
 ``_async_map_node_over_list``, ``get_output_data``, ``validate_inputs``, ...) is called through
 this module's globals here too, so replacing ``execution.<name>`` takes effect the same way.
 Not reproduced: V3 (``comfy_api``) nodes and subgraph expansion (a node returning ``"expand"``
-fails with a message saying so). ``execute`` drives ``execute_async`` with ``asyncio.run``
-semantics on a reused event loop (see ``pytest_comfyruntime.executor._runner``): consecutive
-prompts in the main thread share one loop object, which ComfyUI would have closed. Prompts run
-under ``torch.inference_mode()`` only when the test process has already imported torch.
+fails with a message saying so). ``execute`` is ``asyncio.run(self.execute_async(...))`` as in
+ComfyUI, so every prompt gets a fresh event loop (loop-bound objects kept across prompts fail
+as they do in ComfyUI). Prompts run under ``torch.inference_mode()`` only when the test
+process has already imported torch.
 """
 import asyncio
 import copy
@@ -46,7 +46,6 @@ from comfy_execution.progress import (
 from comfy_execution.utils import CurrentNodeContext
 from comfy_execution.validation import validate_node_input
 
-from pytest_comfyruntime.executor import _runner
 from pytest_comfyruntime.executor import _validation as _v
 
 
@@ -473,7 +472,7 @@ class PromptExecutor:
             self.add_message("execution_error", mes, broadcast=False)
 
     def execute(self, prompt, prompt_id, extra_data={}, execute_outputs=[]):
-        _runner.run(self.execute_async(prompt, prompt_id, extra_data, execute_outputs))
+        asyncio.run(self.execute_async(prompt, prompt_id, extra_data, execute_outputs))
 
     async def execute_async(self, prompt, prompt_id, extra_data={}, execute_outputs=[]):
         nodes.interrupt_processing(False)
@@ -607,7 +606,7 @@ async def validate_inputs(prompt_id, prompt, item, validated):
             input_filtered["input_types"] = [received_types]
         ret = await _async_map_node_over_list(prompt_id, unique_id, obj_class, input_filtered, "VALIDATE_INPUTS", hidden_inputs=hidden_inputs)
         ret = await resolve_map_node_over_list_results(ret)
-        errors.extend(_v.custom_validation_failures(input_filtered, ret))
+        errors.extend(_v.custom_validation_failures(input_filtered, ret, ExecutionBlocker))
 
     ret = (False, errors, unique_id) if len(errors) > 0 or valid is not True else (True, [], unique_id)
     validated[unique_id] = ret

@@ -72,7 +72,19 @@ class Unhashable:
 _HASHABLE_SCALARS = (int, float, str, bool, bytes, type(None)) if _ERA_C else (int, float, str, bool, type(None))
 
 
+_EXACT_SCALARS = frozenset(_HASHABLE_SCALARS)
+
+
 def to_hashable(obj):
+    # The exact built-in types first (the common case, and no ABC machinery); subclasses and
+    # other mappings/sequences take ComfyUI's isinstance path below, with the same result.
+    kind = type(obj)
+    if kind in _EXACT_SCALARS:
+        return obj
+    if kind is list or kind is tuple:
+        return frozenset(zip(itertools.count(), [to_hashable(i) for i in obj]))
+    if kind is dict:
+        return frozenset([(to_hashable(k), to_hashable(v)) for k, v in sorted(obj.items())])
     if isinstance(obj, _HASHABLE_SCALARS):
         return obj
     if isinstance(obj, Mapping):
