@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from .executor.eras import DEFAULT_ERA, resolve_era
+from .executor.eras import DEFAULT_ERA, ERAS, resolve_era
 
 
 class ConfigError(Exception):
@@ -27,17 +27,32 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     executor: Literal["mock", "real", "both"] = "mock"
-    era: str = DEFAULT_ERA
+    #: The mock eras to run, in order; the first is the one installed for the whole session.
+    eras: tuple[str, ...] = (DEFAULT_ERA,)
     comfyui_root: Path | None = None
     hooks: tuple[str, ...] = ()
     unhooks: tuple[str, ...] = ()
     workflows: tuple[Path, ...] = ()
     session_standins: bool = True
 
-    @field_validator("era")
+    @field_validator("eras", mode="before")
     @classmethod
-    def _known_era(cls, value: str) -> str:
-        return resolve_era(value).key
+    def _known_eras(cls, value: Any) -> tuple[str, ...]:
+        if isinstance(value, str):
+            value = list(ERAS) if value.strip().lower() == "all" else [v for v in value.split(",") if v.strip()]
+        keys: list[str] = []
+        for item in value:
+            key = resolve_era(item).key
+            if key not in keys:
+                keys.append(key)
+        if not keys:
+            raise ValueError("no era given")
+        return tuple(keys)
+
+    @property
+    def era(self) -> str:
+        """The session's primary mock era (installed for collection-time imports)."""
+        return self.eras[0]
 
     @field_validator("hooks", "unhooks")
     @classmethod
@@ -61,7 +76,7 @@ def _field_sources(inifile: str | None) -> dict[str, Source]:
     ini = f"ini option in {inifile}" if inifile else "ini option"
     return {
         "executor": Source("--comfyruntime-executor / comfyruntime_executor", ini),
-        "era": Source("--comfyruntime-era / comfyruntime_era", ini),
+        "eras": Source("--comfyruntime-era / comfyruntime_era", ini),
         "comfyui_root": Source("--comfyui-root / COMFYUI_ROOT / comfyruntime_comfyui_root", ini),
         "hooks": Source("comfyruntime_hooks", ini),
         "unhooks": Source("comfyruntime_unhooks", ini),
@@ -72,7 +87,7 @@ def _field_sources(inifile: str | None) -> dict[str, Source]:
 
 _FIXES = {
     "executor": "use one of: mock, real, both",
-    "era": "use A (2024-recursive), B (2024-sync) or C (2025-async)",
+    "eras": "use an era (A, B, C, ...), a comma-separated list of them, or all",
     "hooks": "write each entry as 'package.module:function', one per line",
     "unhooks": "write each entry as 'package.module:function', one per line",
     "session_standins": "use true or false",
@@ -89,7 +104,7 @@ def resolve_settings(*, cli: Mapping[str, Any], ini: Mapping[str, Any], env: Map
         if value in (None, "", [], ()):
             value = ini.get(key)
         if value not in (None, "", [], ()):
-            raw[key] = tuple(value) if isinstance(value, list) else value
+            raw["eras" if key == "era" else key] = tuple(value) if isinstance(value, list) else value
     root = cli.get("comfyui_root") or env.get("COMFYUI_ROOT") or ini.get("comfyui_root")
     if root:
         raw["comfyui_root"] = root

@@ -24,7 +24,7 @@ CONTEXT_KEY = pytest.StashKey[TestContext]()
 
 _INI: tuple[tuple[str, str, str, Any], ...] = (
     ("comfyruntime_executor", "string", "Backend: mock, real or both (default mock).", None),
-    ("comfyruntime_era", "string", "Era of the mock ComfyUI: A, B or C (default C, 0.3.4x-0.3.75).", None),
+    ("comfyruntime_era", "string", "Era(s) of the mock ComfyUI: one of A, B, C, a comma-separated list, or all.", None),
     ("comfyruntime_comfyui_root", "string", "Path to a ComfyUI checkout (the real backend).", None),
     ("comfyruntime_hooks", "linelist", "'module:function' called with the execution module to enable hooks.", []),
     ("comfyruntime_unhooks", "linelist", "'module:function' called with the execution module to disable them.", []),
@@ -43,7 +43,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--comfyruntime-executor", dest="comfyruntime_executor", default=None,
                     choices=("mock", "real", "both"), help="backend for the executor fixtures (default: mock)")
     group.addoption("--comfyruntime-era", dest="comfyruntime_era", default=None,
-                    help="ComfyUI era of the mock: A (2024-recursive), B (2024-sync), C (2025-async, default)")
+                    help="ComfyUI era(s) of the mock: A (2024-recursive), B (2024-sync), C (2025-async), a comma-separated list, or all (each test runs once per era)")
     group.addoption("--comfyui-root", dest="comfyui_root", default=None,
                     help="path to a ComfyUI checkout for the real backend (env COMFYUI_ROOT)")
     for name, kind, help_text, default in _INI:
@@ -97,9 +97,10 @@ def pytest_report_header(config: pytest.Config) -> str | None:
         return None
     s: Settings = runtime.settings
     hooks = ", ".join(s.hooks) or "none"
-    line = (f"comfyruntime: executor={s.executor} era={ERAS[s.era].label} "
+    eras = ", ".join(ERAS[e].label for e in s.eras)
+    line = (f"comfyruntime: executor={s.executor} era={eras} "
             f"standins={'session' if s.session_standins else 'per-test'} hooks={hooks}")
-    real = runtime.backends.get("real")
+    real = next((b for b in runtime.backends.values() if b.name == "real"), None)
     if real is not None:
         line += f"\ncomfyruntime: real ComfyUI {real.version or '(no version file)'} era {real.era.label} at {real.real.info.root}"
     return line

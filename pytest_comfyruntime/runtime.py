@@ -93,26 +93,33 @@ class ComfyRuntime:
 
     @property
     def backend_names(self) -> list[str]:
-        return ["mock", "real"] if self.settings.executor == "both" else [self.settings.executor]
+        """``mock`` / ``real``, or ``mock-A``, ``mock-C``, ``real-C``... when several eras run."""
+        return list(self.backends)
 
     # -- session -----------------------------------------------------------------------
     def start(self) -> None:
         """Loads a real ComfyUI (when asked for) and installs the session-wide stand-ins."""
-        mock = MockBackend(ERAS[self.settings.era], self.base_dir)
-        if self.settings.executor in ("real", "both"):
+        executor, eras = self.settings.executor, self.settings.eras
+        several = len(eras) > 1 and executor != "real"
+        real = None
+        if executor in ("real", "both"):
             if self.settings.comfyui_root is None:
                 raise ConfigError(
-                    f"pytest-comfyruntime: --comfyruntime-executor={self.settings.executor} needs a real "
+                    f"pytest-comfyruntime: --comfyruntime-executor={executor} needs a real "
                     "ComfyUI; fix: pass --comfyui-root PATH (or set COMFYUI_ROOT, or ini comfyruntime_comfyui_root)")
-            self.backends["real"] = RealBackend(load_real_comfyui(self.settings.comfyui_root))
-            if self.settings.executor == "real":
-                self._session_undo.append(self.backends["real"].activate())
-        if self.settings.executor in ("mock", "both"):
-            self.backends["mock"] = mock
+            real = RealBackend(load_real_comfyui(self.settings.comfyui_root))
+            if executor == "real":
+                self._session_undo.append(real.activate())
+        if executor in ("mock", "both"):
+            for era in eras:
+                self.backends[f"mock-{era}" if several else "mock"] = MockBackend(ERAS[era], self.base_dir)
+            primary = next(iter(self.backends.values()))
             if self.settings.session_standins:
-                self._session_undo.append(mock.activate())
-                mock.standin.import_core(str(self.base_dir))
-                mock.load()
+                self._session_undo.append(primary.activate())
+                primary.standin.import_core(str(self.base_dir))
+                primary.load()
+        if real is not None:
+            self.backends[f"real-{real.era.key}" if several else "real"] = real
 
     def stop(self) -> None:
         while self._session_undo:

@@ -333,3 +333,45 @@ def test_many(comfy_executor, n):
 ''')
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2")
     result.assert_outcomes(passed=6)
+
+
+def test_era_matrix_runs_each_test_once_per_era(pytester: pytest.Pytester) -> None:
+    """A per-node wrapper written for era C's 11 parameters breaks on A and B with ComfyUI's own error."""
+    pytester.makepyfile(pernode='''
+def enable(execution):
+    original = getattr(execution, "execute", None)
+    if original is None or not callable(original):
+        return False
+    async def execute(server, dynprompt, caches, current_item, extra_data, executed, prompt_id,
+                      execution_list, pending_subgraph_results, pending_async_nodes, ui_outputs):
+        return await original(server, dynprompt, caches, current_item, extra_data, executed, prompt_id,
+                              execution_list, pending_subgraph_results, pending_async_nodes, ui_outputs)
+    enable.original = original
+    execution.execute = execute
+    return True
+
+def disable(execution):
+    if getattr(enable, "original", None) is not None:
+        execution.execute = enable.original
+        enable.original = None
+''')
+    pytester.makeini("[pytest]\ncomfyruntime_hooks = pernode:enable\ncomfyruntime_unhooks = pernode:disable\n")
+    pytester.makepyfile(FOUR_NODE + '''
+def test_runs(comfy_executor):
+    assert comfy_executor.run(FOUR).success
+''')
+    result = pytester.runpytest("-p", "no:cacheprovider", "-v", "--comfyruntime-era=A,B,C")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["*test_runs?mock-A? PASSED*", "*test_runs?mock-B? FAILED*", "*test_runs?mock-C? PASSED*"])
+    # Era B calls the per-node execute with nine arguments: the wrapper fails as it would in ComfyUI.
+    result.stdout.fnmatch_lines(["*TypeError: *execute() missing 2 required positional arguments: 'pending_async_nodes' and 'ui_outputs'*"])
+
+
+def test_era_all_and_bad_list(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_x(comfy_executor):\n    assert comfy_executor.backend == 'mock'\n")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--comfyruntime-era=all")
+    from pytest_comfyruntime.executor.eras import ERAS
+    result.assert_outcomes(passed=len(ERAS))
+    bad = pytester.runpytest("-p", "no:cacheprovider", "--comfyruntime-era=A,Q")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    bad.stderr.fnmatch_lines(["*unknown ComfyUI era 'Q'*"])
