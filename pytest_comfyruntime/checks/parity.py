@@ -27,11 +27,12 @@ def _placeholder(key: str, value: Any) -> Any:
     return value
 
 
-def _clean(value: Any) -> Any:
+def clean(value: Any) -> Any:
+    """A JSON-like copy with run-specific values (timestamps, traceback texts) replaced."""
     if isinstance(value, Mapping):
-        return {str(k): _clean(_placeholder(str(k), v)) for k, v in value.items()}
+        return {str(k): clean(_placeholder(str(k), v)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [clean(v) for v in value]
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return f"<{type(value).__name__}>"
@@ -41,9 +42,9 @@ def normalise(result: RunResult) -> dict[str, Any]:
     history = result.history
     return {
         "success": result.success,
-        "sent": [[m.event, _clean(m.data), m.sid] for m in result.messages],
-        "status_messages": [[e, _clean(d)] for e, d in result.status_messages],
-        "history": {"outputs": _clean(history.get("outputs", {})), "meta": _clean(history.get("meta")),
+        "sent": [[m.event, clean(m.data), m.sid] for m in result.messages],
+        "status_messages": [[e, clean(d)] for e, d in result.status_messages],
+        "history": {"outputs": clean(history.get("outputs", {})), "meta": clean(history.get("meta")),
                     "status": {k: history["status"][k] for k in ("status_str", "completed")}},
     }
 

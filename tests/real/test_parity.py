@@ -118,3 +118,52 @@ def test_a_difference_is_reported_as_a_readable_diff(runtime):
     assert diff.startswith("--- mock off by one\n+++ real off by one")
     changed = [line[0] + line[1:].strip() for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in ("---", "+++")]
     assert "-3" in changed and "+2" in changed
+
+
+BAD_PROMPTS = {
+    "missing required input": {"1": {"class_type": "CRAdd", "inputs": {"a": 1}},
+                               "2": {"class_type": "CRRecord", "inputs": {"value": ["1", 0], "label": ""}}},
+    "link to a missing node": {"2": {"class_type": "CRRecord", "inputs": {"value": ["9", 0], "label": ""}}},
+    "inner link to a missing node": {"1": {"class_type": "CRAdd", "inputs": {"a": ["9", 0], "b": 1}},
+                                     "2": {"class_type": "CRRecord", "inputs": {"value": ["1", 0], "label": ""}}},
+    "bad link": {"1": {"class_type": "CRAdd", "inputs": {"a": ["1", 0, 3], "b": 1}},
+                 "2": {"class_type": "CRRecord", "inputs": {"value": ["1", 0], "label": ""}}},
+    "no outputs": {"1": {"class_type": "CRInt", "inputs": {"value": 1}}},
+    "value below min": {"1": {"class_type": "CRRange", "inputs": {"start": 0, "count": -1, "step": 1}},
+                        "2": {"class_type": "CRRecord", "inputs": {"value": ["1", 0], "label": ""}}},
+    "not convertible": {"1": {"class_type": "CRInt", "inputs": {"value": "seven"}},
+                        "2": {"class_type": "CRRecord", "inputs": {"value": ["1", 0], "label": ""}}},
+    "type mismatch": {"1": {"class_type": "CRString", "inputs": {"value": "x"}},
+                      "2": {"class_type": "CRAdd", "inputs": {"a": ["1", 0], "b": 1}},
+                      "3": {"class_type": "CRRecord", "inputs": {"value": ["2", 0], "label": ""}}},
+    "one of two outputs valid": {"1": {"class_type": "CRAdd", "inputs": {"a": 1}},
+                                 "2": {"class_type": "CRRecord", "inputs": {"value": ["1", 0], "label": "bad"}},
+                                 "3": {"class_type": "CRRecord", "inputs": {"value": 5, "label": "good"}}},
+    "unknown class_type": {"1": {"class_type": "NoSuchNode", "inputs": {}}},
+}
+
+
+def _validate(harness, prompt):
+    from pytest_comfyruntime.executor.harness import PromptValidationError
+
+    work = copy.deepcopy(prompt)
+    try:
+        good = harness.validate(work, "validation")
+    except PromptValidationError as exc:
+        return {"valid": False, "error": exc.error, "node_errors": exc.node_errors, "prompt_after": work}
+    except Exception as exc:  # era A raises KeyError for an unknown class, as ComfyUI does
+        return {"raised": type(exc).__name__, "message": str(exc)}
+    return {"valid": True, "good": sorted(good), "prompt_after": work}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_PROMPTS))
+def test_validate_prompt_results(runtime, case):
+    from conftest import backend_harness
+    from pytest_comfyruntime.checks.parity import clean
+
+    results = {}
+    for backend in ("mock", "real"):
+        with backend_harness(runtime, backend) as harness:
+            results[backend] = clean(_validate(harness, BAD_PROMPTS[case]))
+    diff = parity_diff([results["mock"]], [results["real"]], what=case)
+    assert not diff, diff
