@@ -138,10 +138,13 @@ class ComfyRuntime:
         after_check: list[Callable[[], None]] = [chosen.activate()]
         try:
             execution, nodes, server = chosen.load()
+            providers = sys.modules.get("comfy_execution.cache_provider")  # 2026: CacheProvider registry
             snapshot = take_snapshot(
                 chosen.watched(),
                 registries={"nodes.NODE_CLASS_MAPPINGS": nodes.NODE_CLASS_MAPPINGS,
                             "nodes.NODE_DISPLAY_NAME_MAPPINGS": nodes.NODE_DISPLAY_NAME_MAPPINGS},
+                lists={"comfy_execution.cache_provider (registered CacheProviders)": providers._providers}
+                if providers is not None and isinstance(getattr(providers, "_providers", None), list) else None,
                 sys_module_names=[n for n in sys.modules if is_managed(n)])
         except BaseException:
             after_check.pop()()

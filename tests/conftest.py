@@ -12,7 +12,11 @@ DATA = Path(__file__).parent / "data"
 @pytest.fixture(scope="session")
 def real_surface() -> dict:
     """Public names and signatures of real ComfyUI per era (scripts/record_real_surface.py)."""
-    return json.loads((DATA / "real_surface.json").read_text())
+    from pytest_comfyruntime.executor.signatures import as_real_surface
+
+    data = json.loads((DATA / "real_surface.json").read_text())
+    data.setdefault("D", as_real_surface("D"))  # 2026: from reading its source (no runnable copy)
+    return data
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config):

@@ -26,10 +26,10 @@ def test_demo_unknown_era_is_a_usage_error(capsys):
 def test_demo_reports_each_era_and_fails_when_a_test_fails(tmp_path):
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_ext.py").write_text(
-        "def test_ok(comfy_executor):\n    assert comfy_executor.era in 'ABC'\n"
+        "def test_ok(comfy_executor):\n    assert comfy_executor.era in 'ABCD'\n"
         "def test_only_c(comfy_executor):\n    assert comfy_executor.era == 'C'\n")
     proc = subprocess.run([sys.executable, "-m", "pytest_comfyruntime.cli", "demo", str(tmp_path), "--era", "all"],
                           capture_output=True, text=True)
     assert proc.returncode == 1
     assert "FAILED  tests/test_ext.py::test_only_c" in proc.stdout
-    assert "1 of 3 era runs passed" in proc.stdout
+    assert "1 of 4 era runs passed" in proc.stdout

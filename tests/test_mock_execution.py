@@ -41,14 +41,14 @@ def test_message_sequence_with_client(mock):
     assert list(start) == (["prompt_id"] if mock.era == "A" else ["prompt_id", "timestamp"])
     executing = result.of("executing")[0]
     assert list(executing) == (["node", "prompt_id"] if mock.era == "A" else ["node", "display_node", "prompt_id"])
-    assert ("progress_state" in result.events) == (mock.era == "C")
+    assert ("progress_state" in result.events) == (mock.era in ("C", "D"))
 
 
 def test_without_client_only_status_messages(mock):
     result = mock.harness().run(four_node(), prompt_id="p1", extra_data=NO_CLIENT)
     assert result.success
     sent = {m.event for m in result.messages}
-    assert sent == ({"progress_state"} if mock.era == "C" else set())
+    assert sent == ({"progress_state"} if mock.era in ("C", "D") else set())
     assert all(m.sid is None for m in result.messages)
     names = [e for e, _ in result.status_messages]
     assert names == ["execution_start", "execution_cached"] + ([] if mock.era == "A" else ["execution_success"])
@@ -97,7 +97,7 @@ def test_failing_node_error_payload(mock):
     assert list(error) == keys + ([] if mock.era == "A" else ["timestamp"])
     assert error["node_id"] == "5" and error["node_type"] == "CRFail"
     assert error["exception_type"] == "ValueError"
-    assert error["exception_message"] == ("boom\n" if mock.era == "C" else "boom")
+    assert error["exception_message"] == ("boom\n" if mock.era in ("C", "D") else "boom")
     assert error["current_inputs"] == {"value": [5], "message": ["boom"]}
     assert sorted(error["executed"]) == ["1", "2", "3"]
     assert "execution_success" not in result.events

@@ -21,8 +21,8 @@ def test_fixtures_run_a_prompt(pytester: pytest.Pytester) -> None:
 def test_it(comfy_executor, comfy_execution_module):
     import execution
     assert execution is comfy_execution_module
-    assert comfy_executor.backend == "mock" and comfy_executor.era == "C"
-    assert comfy_executor.comfyui_version == "0.3.75"
+    assert comfy_executor.backend == "mock" and comfy_executor.era == "D"  # 2026 is the default
+    assert comfy_executor.comfyui_version == "0.38.1"
     result = comfy_executor.run(FOUR, prompt_id="p1")
     assert result.success and result.outputs["4"]["value"] == [5]
     assert set(result.timings) == {"1", "2", "3", "4"}
@@ -259,7 +259,7 @@ def test_missing_attribute_in_hook(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["*module 'myext' has no attribute 'enabel'*"])
 
 
-@pytest.mark.parametrize("era, recursive", [("A", True), ("B", False), ("C", False)])
+@pytest.mark.parametrize("era, recursive", [("A", True), ("B", False), ("C", False), ("D", False)])
 def test_era_option_selects_the_mock(pytester: pytest.Pytester, era: str, recursive: bool) -> None:
     pytester.makepyfile(f'''
 import importlib, pytest
@@ -267,7 +267,7 @@ import importlib, pytest
 def test_it(comfy_executor, comfy_execution_module):
     assert comfy_executor.era == "{era}"
     assert hasattr(comfy_execution_module, "recursive_execute") is {recursive}
-    assert hasattr(comfy_execution_module.PromptExecutor, "execute_async") is {era == "C"}
+    assert hasattr(comfy_execution_module.PromptExecutor, "execute_async") is {era in ("C", "D")}
     if {recursive}:
         with pytest.raises(ModuleNotFoundError, match="comfy_execution"):
             importlib.import_module("comfy_execution")

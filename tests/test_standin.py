@@ -80,8 +80,8 @@ def test_era_aliases(alias, key):
 
 
 def test_unknown_era_lists_choices():
-    with pytest.raises(ValueError, match=r"unknown ComfyUI era 'D'; choose one of A \(2024-recursive\)"):
-        resolve_era("D")
+    with pytest.raises(ValueError, match=r"unknown ComfyUI era 'E'; choose one of A \(2024-recursive\)"):
+        resolve_era("E")
 
 
 def test_plugin_import_is_light():

@@ -61,6 +61,7 @@ class Snapshot:
     modules: dict[str, tuple[ModuleType, dict[str, Any]]] = field(default_factory=dict)
     classes: dict[str, tuple[type, dict[str, Any]]] = field(default_factory=dict)
     registries: dict[str, tuple[dict, dict]] = field(default_factory=dict)
+    lists: dict[str, tuple[list, list]] = field(default_factory=dict)
     sys_modules: dict[str, ModuleType] = field(default_factory=dict)
     environ: dict[str, str] = field(default_factory=dict)
     threads: frozenset[int] = frozenset()
@@ -68,7 +69,7 @@ class Snapshot:
 
 
 def take_snapshot(modules: Iterable[ModuleType], *, registries: dict[str, dict] | None = None,
-                  sys_module_names: Iterable[str] = ()) -> Snapshot:
+                  lists: dict[str, list] | None = None, sys_module_names: Iterable[str] = ()) -> Snapshot:
     snap = Snapshot()
     for module in modules:
         snap.modules[module.__name__] = (module, dict(module.__dict__))
@@ -78,6 +79,8 @@ def take_snapshot(modules: Iterable[ModuleType], *, registries: dict[str, dict] 
                 snap.classes.setdefault(key, (value, dict(value.__dict__)))
     for name, mapping in (registries or {}).items():
         snap.registries[name] = (mapping, dict(mapping))
+    for name, items in (lists or {}).items():
+        snap.lists[name] = (items, list(items))
     snap.sys_modules = {n: sys.modules[n] for n in sys_module_names if n in sys.modules}
     snap.environ = dict(os.environ)
     snap.threads = frozenset(t.ident for t in threading.enumerate() if t.ident is not None)
@@ -129,6 +132,13 @@ def find_residue(snap: Snapshot, *, thread_grace_s: float = 1.0) -> list[Residue
                 found.append(Residue("node", f"{name}[{key!r}]", f"replaced by {describe(mapping[key])}"))
         for key in before.keys() - mapping.keys():
             found.append(Residue("node", f"{name}[{key!r}]", "removed and not restored"))
+    for name, (items, before) in snap.lists.items():
+        for item in items:
+            if not any(item is b for b in before):
+                found.append(Residue("registered", name, f"left registered: {describe(item)}"))
+        for item in before:
+            if not any(item is i for i in items):
+                found.append(Residue("registered", name, f"removed and not restored: {describe(item)}"))
     for name, module in snap.sys_modules.items():
         if sys.modules.get(name) is not module:
             found.append(Residue("module", f"sys.modules[{name!r}]",
@@ -177,6 +187,8 @@ def restore(snap: Snapshot) -> None:
     for mapping, before in snap.registries.values():
         mapping.clear()
         mapping.update(before)
+    for items, before in snap.lists.values():
+        items[:] = before
     for name, module in snap.sys_modules.items():
         sys.modules[name] = module
     for key in set(os.environ) - set(snap.environ) - _ENV_IGNORED:

@@ -18,12 +18,12 @@ from .harness import RecordingServer
 from .real import RealComfyUI
 from .standin import EraFinder, StandIn, is_managed
 
-MOCK_COMFYUI_VERSION = {"A": None, "B": None, "C": "0.3.75"}
+MOCK_COMFYUI_VERSION = {"A": None, "B": None, "C": "0.3.75", "D": "0.38.1"}
 
 #: Modules of a real ComfyUI that extensions hook and the residue check watches.
 REAL_WATCHED = ("execution", "nodes", "folder_paths", "comfy.model_management", "comfy.utils",
                 "comfy_execution.graph", "comfy_execution.caching", "comfy_execution.progress",
-                "comfy_execution.utils", "comfy_execution.graph_utils")
+                "comfy_execution.utils", "comfy_execution.graph_utils", "comfy_execution.cache_provider")
 
 
 class MockBackend:
@@ -46,6 +46,9 @@ class MockBackend:
         if server.PromptServer.instance is None:
             server.PromptServer(None)
         server.PromptServer.instance._sent.clear()
+        providers = sys.modules.get("comfy_execution.cache_provider")
+        for record in ("_comfyruntime_calls", "_comfyruntime_unfinished_stores"):  # era D: per test
+            getattr(providers, record, []).clear()
         return execution, sys.modules["nodes"], server.PromptServer.instance
 
     def watched(self) -> list[ModuleType]:

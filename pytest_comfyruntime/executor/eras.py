@@ -30,13 +30,18 @@ ERAS: Final[dict[str, Era]] = {
              ("era_b", "bc", "common"), _COMMON | {"comfy_execution"}),
     "C": Era("C", "2025-async", "ComfyUI 0.3.4x to 0.3.75", "asynchronous ExecutionList",
              ("era_c", "bc", "common"), _COMMON | {"comfy_execution"}),
+    # Read, not run: built from reading ComfyUI's 2026 source (see mock_root/era_d/execution.py).
+    "D": Era("D", "2026", "ComfyUI of 2026 (0.35 to 0.38 and master; read, not run)",
+             "asynchronous ExecutionList with cache providers",
+             ("era_d", "bc", "common"), _COMMON | {"comfy_execution", "comfy_api", "latent_preview"}),
 }
-DEFAULT_ERA: Final = "C"
+DEFAULT_ERA: Final = "D"
 
 _ALIASES: Final = {
     "a": "A", "recursive": "A", "2024-recursive": "A",
     "b": "B", "sync": "B", "2024-sync": "B",
     "c": "C", "async": "C", "2025-async": "C", "2025": "C",
+    "d": "D", "2026": "D",
 }
 
 #: Every top-level module name the stand-ins may own, in any era.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import inspect
 import itertools
 import time
 import uuid
@@ -21,6 +22,8 @@ from typing import Any
 
 DEFAULT_CLIENT_ID = "comfyruntime"
 _SENSITIVE_KEYS = ("auth_token_comfy_org", "api_key_comfy_org")
+#: Eras whose server awaits validate_prompt(prompt_id, prompt, targets) and queues 6-tuples.
+_ASYNC_ERAS = ("C", "D")
 
 
 class PromptValidationError(AssertionError):
@@ -105,6 +108,8 @@ class RecordingServer:
 
 def detect_era(execution: ModuleType) -> str:
     executor = execution.PromptExecutor
+    if hasattr(executor, "_notify_prompt_lifecycle") or "asset_manager" in _parameters(executor.__init__):
+        return "D"  # 2026: cache providers are told about prompts; main.py passes an asset manager
     if hasattr(executor, "execute_async"):
         return "C"
     if hasattr(execution, "recursive_execute"):
@@ -118,15 +123,28 @@ def make_executor(execution: ModuleType, server: Any, era: str) -> Any:
         return execution.PromptExecutor(server)
     if era == "B":
         return execution.PromptExecutor(server, lru_size=0)
+    if era == "D":
+        # main.py of 2026 with --cache-classic (which zeroes both RAM thresholds) and
+        # --disable-assets: no asset_manager argument means NoAssets. execute_async reads
+        # cache_args["ram"] and ["ram_inactive"] on every prompt, so both keys must be there.
+        return execution.PromptExecutor(server, cache_type=execution.CacheType.CLASSIC,
+                                         cache_args={"lru": 0, "ram": 0, "ram_inactive": 0})
     return execution.PromptExecutor(server, cache_type=execution.CacheType.CLASSIC,
                                      cache_args={"lru": 0, "ram": 0})
+
+
+def _parameters(function: Any) -> set[str]:
+    try:
+        return set(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        return set()
 
 
 class ExecutorHarness:
     """Runs prompts through one ``PromptExecutor`` and reports what happened.
 
     ``executor`` is the raw ``PromptExecutor``; ``backend`` is ``"mock"`` or ``"real"``; ``era`` is
-    ``"A"``, ``"B"`` or ``"C"``; ``comfyui_version`` is the version string (``None`` when unknown).
+    ``"A"`` to ``"D"``; ``comfyui_version`` is the version string (``None`` when unknown).
     """
 
     def __init__(self, execution: ModuleType, server: Any, *, backend: str = "mock",
@@ -145,7 +163,7 @@ class ExecutorHarness:
     def validate(self, prompt: dict, prompt_id: str, outputs: Sequence[str] | None = None) -> list[str]:
         """Runs the era's ``validate_prompt`` (mutating ``prompt`` as ComfyUI does); returns good outputs."""
         validate = self.execution.validate_prompt
-        if self.era == "C":
+        if self.era in _ASYNC_ERAS:
             coro = validate(prompt_id, prompt, None if outputs is None else list(outputs))
             valid, error, good, node_errors = asyncio.run(coro)
         else:
@@ -174,33 +192,38 @@ class ExecutorHarness:
             posted = handlers({"prompt": prompt, "client_id": client_id, "extra_data": extra})
             prompt = posted.get("prompt", prompt)
         good = self.validate(prompt, prompt_id, outputs)
-        execute_outputs = list(outputs) if outputs is not None and self.era != "C" else good
-        sensitive = {k: extra.pop(k) for k in _SENSITIVE_KEYS if k in extra} if self.era == "C" else {}
-        if self.era == "C":
+        execute_outputs = list(outputs) if outputs is not None and self.era not in _ASYNC_ERAS else good
+        sensitive = {k: extra.pop(k) for k in _SENSITIVE_KEYS if k in extra} if self.era in _ASYNC_ERAS else {}
+        if self.era in _ASYNC_ERAS:
             extra.setdefault("create_time", int(time.time() * 1000))
         item = (next(self._numbers), prompt_id, prompt, extra, execute_outputs)
-        if self.era == "C":
+        if self.era in _ASYNC_ERAS:
             item = item + (sensitive,)
         self.queue.put(item)
         queued, item_id = self.queue.get(timeout=0)
         start = len(self.server._sent)
         self.server.last_prompt_id = prompt_id
         call_extra = queued[3]
-        if self.era == "C":
+        if self.era in _ASYNC_ERAS:
             call_extra = {**queued[3], **queued[5]}
+        if self.era == "D":  # main.py of 2026 exposes the workflow metadata during the prompt
+            self.server.workflow_metadata = queued[3].get("workflow_metadata", {})
         began = time.perf_counter()
         try:
             self.executor.execute(queued[2], prompt_id, call_extra, queued[4])
         except BaseException:
             self.queue.currently_running.pop(item_id, None)
             raise
+        finally:
+            if self.era == "D":
+                self.server.workflow_metadata = {}
         finished = time.perf_counter()
         executor = self.executor
         history_result = executor.outputs_ui if self.era == "A" else executor.history_result
         status = self.execution.PromptQueue.ExecutionStatus(
             status_str="success" if executor.success else "error",
             completed=executor.success, messages=executor.status_messages)
-        if self.era == "C":
+        if self.era in _ASYNC_ERAS:
             self.queue.task_done(item_id, history_result, status=status, process_item=lambda i: i[:5])
         else:
             self.queue.task_done(item_id, history_result, status=status)

@@ -1,6 +1,7 @@
 """Loading a real ComfyUI in-process, once per process, the CPU-safe way.
 
-``inspect_root`` tells the era and version from the code without importing anything;
+``inspect_root`` tells the era and version from the code without importing anything (era D,
+ComfyUI of 2026, from its ``execution.py`` markers or a version of 0.4 and later);
 ``load_real_comfyui`` imports ``execution`` from the root (setting ``comfy.cli_args.args.cpu``
 first when the runner has no CUDA, never importing ``main.py``) and returns a
 :class:`RealComfyUI` holding its modules. Every failure is a :class:`ComfyUIRootError` whose
@@ -70,18 +71,26 @@ def inspect_root(root: str | os.PathLike[str]) -> RootInfo:
     source = execution_py.read_text(encoding="utf-8", errors="replace")
     version = _read_version(path)
     numeric = version is not None and re.fullmatch(r"\d+(\.\d+)*", version) is not None
-    if "asset_manager" in source or (numeric and _version_tuple(version) >= (0, 4)):
+    if (numeric and _version_tuple(version) >= (1,)) or "class PromptExecutor" not in source:
         raise ComfyUIRootError(
-            f"pytest-comfyruntime: {path} is ComfyUI {version or '(2026 generation)'}, a version this "
-            "release does not know (it knows the 2024 recursive, 2024 sync and 0.3.4x-0.3.75 async "
-            "executors); fix: use a ComfyUI of those generations, or the mock (--comfyruntime-executor=mock)")
-    if not (path / "comfy_execution").is_dir():
+            f"pytest-comfyruntime: {path} is ComfyUI {version or '(unrecognised execution.py)'}, a version this "
+            "release does not know (it knows the 2024 recursive and sync executors, 0.3.4x-0.3.75 and the 2026 "
+            "generation 0.35-0.38); fix: use one of those, or the mock (--comfyruntime-executor=mock)")
+    if _is_2026(path, source) or (numeric and _version_tuple(version) >= (0, 4)):
+        era = "D"
+    elif not (path / "comfy_execution").is_dir():
         era = "A"
     elif re.search(r"async\s+def\s+execute_async\s*\(", source):
         era = "C"
     else:
         era = "B"
     return RootInfo(path, era, version)
+
+
+def _is_2026(path: Path, execution_source: str) -> bool:
+    """ComfyUI of 2026 (0.35+ and master): cache providers, RAM thresholds, an asset manager."""
+    markers = ("_notify_prompt_lifecycle", "ram_inactive", "asset_manager")
+    return any(m in execution_source for m in markers) or (path / "comfy_execution" / "cache_provider.py").is_file()
 
 
 def _read_version(path: Path) -> str | None:
@@ -132,6 +141,8 @@ def load_real_comfyui(root: str | os.PathLike[str]) -> RealComfyUI:
         nodes = importlib.import_module("nodes")
     except ModuleNotFoundError as exc:
         _forget_root_modules(info.root)
+        if info.era == "D":
+            raise ComfyUIRootError(_missing_2026_package(info.root, exc.name)) from None
         raise ComfyUIRootError(
             f"pytest-comfyruntime: importing ComfyUI from {info.root} failed: package {exc.name!r} is "
             f"missing; fix: pip install -r {_REQUIREMENTS_HINT} (torch==2.14.1, torchvision==0.29.1 here)") from None
@@ -147,6 +158,30 @@ def load_real_comfyui(root: str | os.PathLike[str]) -> RealComfyUI:
     _LOADED = RealComfyUI(info, execution, nodes)
     _LOADED.modules.update(_LOADED.own_modules())
     return _LOADED
+
+
+#: Import names -> pip names of what ``import execution`` of a 2026 ComfyUI needs beyond 0.3.x:
+#: execution.py imports comfy_aimdo, and app/assets/manager.py (imported by execution.py) aiohttp;
+#: the rest are pinned in its requirements.txt (comfy-aimdo==0.5.5, comfy-kitchen==0.2.36, ...).
+_2026_PACKAGES = {
+    "comfy_aimdo": "comfy-aimdo", "comfy_kitchen": "comfy-kitchen", "aiohttp": "aiohttp", "yarl": "yarl",
+    "av": "av", "sqlalchemy": "SQLAlchemy", "alembic": "alembic", "simpleeval": "simpleeval",
+    "blake3": "blake3", "filelock": "filelock", "PIL": "Pillow", "yaml": "pyyaml", "psutil": "psutil",
+    "tqdm": "tqdm", "einops": "einops", "safetensors": "safetensors", "torchsde": "torchsde",
+    "transformers": "transformers", "tokenizers": "tokenizers", "sentencepiece": "sentencepiece",
+    "scipy": "scipy", "requests": "requests", "kornia": "kornia", "spandrel": "spandrel",
+}
+
+
+def _missing_2026_package(root: Path, module: str | None) -> str:
+    top = (module or "").split(".")[0]
+    pip_name = _2026_PACKAGES.get(top)
+    what = f"package {module!r} is missing" + (f" (pip name {pip_name})" if pip_name and pip_name != top else "")
+    requirements = root / "requirements.txt"
+    fix = f"pip install -r {requirements}" if requirements.is_file() else "pip install ComfyUI's requirements.txt"
+    return (f"pytest-comfyruntime: importing ComfyUI from {root} failed: {what}; fix: {fix} "
+            "(ComfyUI of 2026 imports comfy-aimdo and aiohttp when execution is imported, beyond "
+            "the 0.3.x requirements; a torch build for this machine must be installed first)")
 
 
 def _has_cuda() -> bool:

