@@ -59,10 +59,15 @@ class EraFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return None
 
     def exec_module(self, module: ModuleType) -> None:
-        module.__dict__["__comfyruntime_era__"] = self.era.key
-        code = compile(Path(module.__spec__.origin).read_bytes(), module.__spec__.origin, "exec",
-                       dont_inherit=True)
-        exec(code, module.__dict__)
+        namespace = module.__dict__
+        namespace["__comfyruntime_era__"] = self.era.key
+        namespace["__comfyruntime_include__"] = lambda name: _run_source(MOCK_ROOT / "shared" / name, namespace)
+        _run_source(Path(module.__spec__.origin), namespace)
+
+
+def _run_source(path: Path, namespace: dict) -> None:
+    """Executes a mock source file in ``namespace``: its functions get that module as globals."""
+    exec(compile(path.read_bytes(), str(path), "exec", dont_inherit=True), namespace)
 
 
 class StandIn:

@@ -78,7 +78,7 @@ def test_a_second_root_in_one_process_is_refused(runtime, tmp_path) -> None:
 
     other = tmp_path / "OtherComfyUI"
     (other / "comfy").mkdir(parents=True)
-    (other / "execution.py").write_text("async def execute_async(self): pass\n")
+    (other / "execution.py").write_text("class PromptExecutor:\n    async def execute_async(self): pass\n")
     (other / "nodes.py").write_text("")
     (other / "comfy_execution").mkdir()
     with pytest.raises(ComfyUIRootError, match="already imported ComfyUI from .*run each root in its own pytest process"):
