@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 REAL   := $(VENV)/.real-comfyui-installed
 ERAS   := A B C
 
-.PHONY: test demo bench bench-real comfyui-roots clean
+.PHONY: test demo bench bench-real bench-hardware comfyui-roots clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_mock_executor.py
+
+bench-hardware: $(STAMP)
+	$(PY) benchmarks/bench_hardware_markers.py
 
 bench-real: $(STAMP) $(REAL) comfyui-roots
 	$(PY) benchmarks/bench_real_vs_mock.py

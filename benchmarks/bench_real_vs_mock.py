@@ -55,7 +55,7 @@ def one_era(era: str, root: str, repeat: int) -> dict:
     from pytest_comfyruntime.runtime import ComfyRuntime
     from pytest_comfyruntime.workflows import load_workflow
 
-    settings = Settings(executor="both", era=era, comfyui_root=root)
+    settings = Settings(executor="both", eras=era, comfyui_root=root)
     runtime = ComfyRuntime(settings, base_dir=Path(tempfile.mkdtemp(prefix="comfyruntime-bench-")))
     started = time.perf_counter()
     runtime.start()

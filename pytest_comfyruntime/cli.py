@@ -1,4 +1,5 @@
-"""The ``comfyruntime`` command: ``comfyruntime demo [PATH] [--era ERA|all]``.
+"""The ``comfyruntime`` command: ``comfyruntime demo [PATH] [--era ERA|all]`` and
+``comfyruntime capabilities [--json] [--simulate SPEC]``.
 
 ``demo`` runs an extension's own test suite (by default the repository's
 ``examples/comfy_meta_ext``) once per mock ComfyUI era, exactly as its author would run it
@@ -44,6 +45,23 @@ def run_demo(path: Path, eras: list[str], out=sys.stdout) -> int:
     return 0 if failed == 0 else 1
 
 
+def run_capabilities(as_json: bool, simulate: str | None, out=None) -> int:
+    """Prints this runner's hardware capabilities (imports torch if installed), or a simulated spec's."""
+    from .hardware import get_capabilities, parse_hardware_spec, select_safe_dtype
+
+    out = out or sys.stdout
+    caps = parse_hardware_spec(simulate, where="--simulate") if simulate else get_capabilities()
+    if as_json:
+        print(caps.model_dump_json(indent=2), file=out)
+        return 0
+    print(caps.summary(), file=out)
+    for note in caps.notes:
+        print(f"note: {note}", file=out)
+    print(f"safe dtype: {select_safe_dtype(None, caps)} (bfloat16 requested: {select_safe_dtype('bfloat16', caps)})",
+          file=out)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="comfyruntime", description="pytest-comfyruntime command line")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -51,7 +69,18 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("path", nargs="?", type=Path, default=None,
                       help="extension folder (default: ./examples/comfy_meta_ext)")
     demo.add_argument("--era", default="all", help="A, B, C or all (default all)")
+    caps = sub.add_parser("capabilities", help="print this runner's hardware capabilities")
+    caps.add_argument("--json", action="store_true", help="print the Capabilities model as JSON")
+    caps.add_argument("--simulate", metavar="SPEC", default=None,
+                      help="print a simulated spec's capabilities instead, e.g. cuda:sm_80:24GB:bf16")
     args = parser.parse_args(argv)
+    if args.command == "capabilities":
+        from .hardware import HardwareSpecError
+
+        try:
+            return run_capabilities(args.json, args.simulate)
+        except HardwareSpecError as exc:
+            parser.error(str(exc))
     if args.command == "demo":
         try:
             eras = sorted(ERAS) if args.era == "all" else [resolve_era(args.era).key]

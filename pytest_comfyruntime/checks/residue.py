@@ -230,8 +230,10 @@ def _set_torch_state(state: dict[str, Any]) -> None:
         "cudnn.benchmark": lambda v: setattr(torch.backends.cudnn, "benchmark", v),
         "float32 matmul precision": lambda v: torch.set_float32_matmul_precision(v),
     }
+    now = _torch_state() or {}
     for key, value in state.items():
-        setters[key](value)
+        if now.get(key) != value:  # setting an unchanged switch can load parts of torch (dynamo)
+            setters[key](value)
 
 
 def format_residue(found: list[Residue], *, test: str = "") -> str:
