@@ -1,81 +1,42 @@
 """Captures, per prompt, the scalar inputs of every node that ran.
 
-Enabled with ``enable()`` and removed with ``disable()``; sessions are keyed by the real
-``prompt_id`` argument and guarded by a lock; the current prompt travels in a context variable,
-which also reaches the node code ComfyUI 0.3.x runs inside ``asyncio.run``.
+Built on pytest-comfyruntime's reference capture (:mod:`pytest_comfyruntime.capture`), which
+keeps the safety promises: nothing is patched until ``enable()`` (or ``auto_enable()`` with
+``COMFY_META_EXT_HOOKS=1``); another extension's wrapper on a target makes ``enable()`` refuse
+and touch nothing; an exception inside the capture disables it, is logged once, and ComfyUI
+still runs the original; ``disable()`` restores the exact originals. Sessions are keyed by the
+real ``prompt_id`` argument and guarded by a lock; the current prompt travels in a context
+variable, which also reaches the node code ComfyUI 0.3.x runs inside ``asyncio.run``.
 """
 from __future__ import annotations
 
-import contextvars
-import threading
+from types import ModuleType
 from typing import Any
 
 import execution
+from pytest_comfyruntime.capture import RuntimeCapture
 
-_current: contextvars.ContextVar[str | None] = contextvars.ContextVar("comfy_meta_ext_prompt", default=None)
-_lock = threading.Lock()
-_sessions: dict[str, dict[str, Any]] = {}
-_originals: dict[str, Any] = {}
-_SCALARS = (int, float, str, bool, type(None))
+_capture = RuntimeCapture(name="comfy_meta_ext", env_var="COMFY_META_EXT_HOOKS", config_env_var=None)
 
 
-def _execute_wrapper(original):
-    def execute(self, prompt, prompt_id, extra_data={}, execute_outputs=[]):
-        with _lock:
-            _sessions[prompt_id] = {"prompt_id": prompt_id, "inputs": {}, "order": []}
-        token = _current.set(prompt_id)
-        try:
-            return original(self, prompt, prompt_id, extra_data, execute_outputs)
-        finally:
-            _current.reset(token)
-    execute.__wrapped__ = original
-    return execute
+def enable(module: ModuleType | None = None) -> bool:
+    """Installs the wrappers once; returns False if they are already installed (or refused)."""
+    return _capture.enable(module or execution)
 
 
-def _get_input_data_wrapper(original):
-    def get_input_data(inputs, class_def, unique_id, *args, **kwargs):
-        result = original(inputs, class_def, unique_id, *args, **kwargs)
-        prompt_id = _current.get()
-        if prompt_id is not None:
-            data = result[0] if isinstance(result, tuple) else result
-            scalars = {k: v[0] for k, v in data.items()
-                       if isinstance(v, (list, tuple)) and len(v) == 1 and isinstance(v[0], _SCALARS)}
-            with _lock:
-                session = _sessions.get(prompt_id)
-                if session is not None and unique_id not in session["inputs"]:
-                    session["order"].append(unique_id)
-                    session["inputs"][unique_id] = {"class_type": class_def.__name__, **scalars}
-        return result
-    get_input_data.__wrapped__ = original
-    return get_input_data
+def auto_enable(module: ModuleType | None = None) -> bool:
+    """Installs the wrappers only when ``COMFY_META_EXT_HOOKS`` opts in."""
+    return _capture.auto_enable(module or execution)
 
 
-def enable(module=None) -> bool:
-    """Installs the wrappers once; returns False if they are already installed."""
-    module = module or execution
-    with _lock:
-        if _originals:
-            return False
-        _originals["execute"] = module.PromptExecutor.execute
-        _originals["get_input_data"] = module.get_input_data
-        _originals["module"] = module
-        module.PromptExecutor.execute = _execute_wrapper(_originals["execute"])
-        module.get_input_data = _get_input_data_wrapper(_originals["get_input_data"])
-        return True
-
-
-def disable(module=None) -> None:
+def disable(module: ModuleType | None = None) -> None:
     """Restores the exact originals and forgets every session."""
-    with _lock:
-        if not _originals:
-            return
-        module = _originals.pop("module")
-        module.PromptExecutor.execute = _originals.pop("execute")
-        module.get_input_data = _originals.pop("get_input_data")
-        _sessions.clear()
+    _capture.disable(module)
 
 
 def get_session(prompt_id: str) -> dict[str, Any] | None:
-    with _lock:
-        session = _sessions.get(prompt_id)
-        return None if session is None else {**session, "inputs": dict(session["inputs"]), "order": list(session["order"])}
+    """``{"prompt_id", "inputs": {node_id: {"class_type", **scalars}}, "order": [node ids]}``."""
+    record = _capture.get_session(prompt_id)
+    if record is None:
+        return None
+    return {"prompt_id": record.prompt_id, "inputs": record.inputs, "order": list(record.order)}
