@@ -24,13 +24,23 @@ def is_managed(name: str) -> bool:
     return name.split(".", 1)[0] in MANAGED_TOP_LEVEL
 
 
+#: Folders under mock_root/ whose name differs from the module they hold, so that nothing in this
+#: project looks like a vendored copy of ComfyUI's own ``comfy_execution`` package.
+_FOLDER_NAMES = {"comfy_execution": "mock_comfy_execution"}
+
+
+def _folder_of(name: str) -> Path:
+    top, *rest = name.split(".")
+    return Path(_FOLDER_NAMES.get(top, top), *rest)
+
+
 class EraFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def __init__(self, era: Era) -> None:
         self.era = era
         self.dirs = [MOCK_ROOT / overlay for overlay in era.overlays]
 
     def _locate(self, name: str) -> tuple[Path, bool] | None:
-        rel = Path(*name.split("."))
+        rel = _folder_of(name)
         for base in self.dirs:
             package = base / rel / "__init__.py"
             if package.is_file():
@@ -51,7 +61,7 @@ class EraFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
                 f"No module named {fullname!r} (pytest-comfyruntime mock of ComfyUI era {self.era.label})",
                 name=fullname)
         file, is_package = found
-        search = [str(base / Path(*fullname.split("."))) for base in self.dirs] if is_package else None
+        search = [str(base / _folder_of(fullname)) for base in self.dirs] if is_package else None
         return importlib.util.spec_from_file_location(fullname, file, loader=self,
                                                       submodule_search_locations=search)
 
