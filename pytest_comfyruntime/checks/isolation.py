@@ -294,7 +294,7 @@ def scan(plan: CanaryPlan, planned: _Planned, data: Any, limit: int = 50) -> lis
 
 
 # -- running the modes -------------------------------------------------------------------------
-_RETRIES: Final = 3
+_RETRIES: Final = 20  # the progress-registry race can strike the same prompt again under load
 
 
 @contextmanager
