@@ -8,7 +8,7 @@ from __future__ import annotations
 from .checks.residue import Residue
 from .config import ConfigError, Settings
 from .executor.eras import ERAS, Era
-from .executor.harness import ExecutorHarness, Message, PromptValidationError, RunResult
+from .executor.harness import ExecutorHarness, Message, PromptValidationError, ProviderCall, RunResult
 from .executor.registry import NodeRegistry
 from .executor.standin import StandIn
 from .workflows import WorkflowError, load_workflow, validate_workflow
@@ -21,6 +21,7 @@ __all__ = [
     "Message",
     "NodeRegistry",
     "PromptValidationError",
+    "ProviderCall",
     "Residue",
     "RunResult",
     "Settings",

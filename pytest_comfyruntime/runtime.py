@@ -8,21 +8,19 @@ with afterwards. Every step that installs something records its undo.
 """
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .checks.residue import Residue, Snapshot, find_residue, restore, take_snapshot
+from .checks.residue import Residue, Snapshot, find_residue, restore, snapshot_comfyui
 from .config import ConfigError, Settings, import_callable
 from .executor.backends import MockBackend, RealBackend
 from .executor.eras import ERAS, Era
 from .executor.harness import ExecutorHarness
 from .executor.real import load_real_comfyui
 from .executor.registry import NodeRegistry
-from .executor.standin import is_managed
 
 
 @dataclass
@@ -138,14 +136,7 @@ class ComfyRuntime:
         after_check: list[Callable[[], None]] = [chosen.activate()]
         try:
             execution, nodes, server = chosen.load()
-            providers = sys.modules.get("comfy_execution.cache_provider")  # 2026: CacheProvider registry
-            snapshot = take_snapshot(
-                chosen.watched(),
-                registries={"nodes.NODE_CLASS_MAPPINGS": nodes.NODE_CLASS_MAPPINGS,
-                            "nodes.NODE_DISPLAY_NAME_MAPPINGS": nodes.NODE_DISPLAY_NAME_MAPPINGS},
-                lists={"comfy_execution.cache_provider (registered CacheProviders)": providers._providers}
-                if providers is not None and isinstance(getattr(providers, "_providers", None), list) else None,
-                sys_module_names=[n for n in sys.modules if is_managed(n)])
+            snapshot = snapshot_comfyui(chosen.watched(), nodes)
         except BaseException:
             after_check.pop()()
             raise

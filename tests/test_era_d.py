@@ -439,8 +439,12 @@ def test_provider_call_sequence(mock):
     value = next(iter(v for v in provider.store.values() if v.ui))
     assert type(value).__name__ == "CacheValue" and value.ui["output"]["value"] == [5]
     assert all(len(h) == 64 for h in provider.store)
-    assert cp._comfyruntime_calls[0] == (provider, "on_prompt_start")
-    assert cp._comfyruntime_unfinished_stores == []
+    # The harness reports the same calls (should_cache included), and no store left running.
+    assert [(c.method, c.node_id) for c in result.provider_calls if c.method != "should_cache"] == [
+        (m, None if m.startswith("on_prompt") else n) for m, n in provider.calls]
+    assert all(c.provider is provider for c in result.provider_calls)
+    assert sum(c.method == "should_cache" for c in result.provider_calls) == 12  # 8 lookups + 4 stores
+    assert result.unfinished_stores == []
 
 
 def test_provider_serves_a_fresh_executor(mock):
@@ -514,7 +518,8 @@ def test_an_unfinished_store_is_cancelled_when_the_prompt_ends(mock):
     cp.register_cache_provider(provider)
     result = mock.harness().run(four_node(), prompt_id="p1")
     assert result.success and finished == []
-    assert sorted(ctx.node_id for p, ctx in cp._comfyruntime_unfinished_stores if p is provider) == ["1", "2", "3", "4"]
+    assert sorted(c.node_id for c in result.unfinished_stores) == ["1", "2", "3", "4"]
+    assert {(c.provider, c.method) for c in result.unfinished_stores} == {(provider, "on_store")}
 
 
 def test_nan_is_changed_is_never_shared(mock):

@@ -4,7 +4,8 @@ Three things make hooks dead without a word: enabling returns False, enabling pa
 or what it patched is never called (a name ComfyUI does not have, such as
 ``PromptExecutor.pre_execute``). The check diffs ComfyUI's modules against the snapshot taken
 before the hooks were enabled, runs a probe prompt counting calls into what was installed, and
-names the targets the extension tried to reach that this executor lacks.
+names the targets the extension tried to reach that this executor lacks. A CacheProvider the
+extension registered (ComfyUI of 2026) is a hook too: it counts as active when ComfyUI called it.
 
 Those names come from watching the extension's code while it enables (:class:`LookupTracer`: a
 line tracer on extension frames that resolves, with the frame's own variables,
@@ -17,6 +18,7 @@ from __future__ import annotations
 import ast
 import builtins
 import importlib
+import inspect
 import sys
 import sysconfig
 from collections.abc import Callable, Iterable, Mapping
@@ -29,7 +31,7 @@ from typing import Any, Final
 from pydantic import BaseModel, Field
 
 from ..executor.standin import is_managed
-from .residue import Snapshot, describe
+from .residue import PROVIDER_REGISTRY, Snapshot, describe
 
 _ACCESSORS: Final = frozenset({"getattr", "hasattr", "setattr", "delattr"})
 _ENABLE_NAMES: Final = frozenset({"enable", "enable_hooks", "install", "install_hooks", "auto_enable",
@@ -371,17 +373,35 @@ def code_of(value: Any) -> CodeType | None:
     return code
 
 
-class CallCounter:
-    """Counts calls of given code objects on this thread (``sys.setprofile``, chained)."""
+_RESUMABLE: Final = inspect.CO_COROUTINE | inspect.CO_GENERATOR | inspect.CO_ASYNC_GENERATOR
 
-    def __init__(self, codes: Mapping[CodeType, str]) -> None:
+
+class CallCounter:
+    """Counts calls of given code objects on this thread (``sys.setprofile``, chained).
+
+    ``codes`` maps a code object to a name, or to ``{owner_id: name}`` when the code is a method
+    shared by several owners (counted by the frame's ``self``). A coroutine's frame reports a
+    call at every resumption; each frame is counted once.
+    """
+
+    def __init__(self, codes: Mapping[CodeType, str | Mapping[int, str]]) -> None:
         self.codes = dict(codes)
-        self.calls: dict[str, int] = {name: 0 for name in self.codes.values()}
+        names = [n for v in self.codes.values() for n in ([v] if isinstance(v, str) else v.values())]
+        self.calls: dict[str, int] = {name: 0 for name in names}
         self._prev: Any = None
+        self._resumed: dict[int, FrameType] = {}  # held, so no id is reused while counting
 
     def _profile(self, frame: FrameType, event: str, arg: Any) -> None:
         if event == "call":
-            name = self.codes.get(frame.f_code)
+            code = frame.f_code
+            name = self.codes.get(code)
+            if isinstance(name, Mapping):
+                name = name.get(id(frame.f_locals.get("self")))
+            if name is not None and code.co_flags & _RESUMABLE:
+                if id(frame) in self._resumed:
+                    name = None
+                else:
+                    self._resumed[id(frame)] = frame
             if name is not None:
                 self.calls[name] += 1
         if self._prev is not None:
@@ -394,12 +414,40 @@ class CallCounter:
 
     def __exit__(self, *exc: object) -> None:
         sys.setprofile(self._prev)
+        self._resumed.clear()
+
+
+PROVIDER_METHODS: Final = ("on_prompt_start", "should_cache", "on_lookup", "on_store", "on_prompt_end")
+
+
+def providers_since(snapshot: Snapshot) -> list[Any]:
+    """CacheProviders registered (and still registered) since ``snapshot``: era D only."""
+    if PROVIDER_REGISTRY not in snapshot.lists:
+        return []
+    items, before = snapshot.lists[PROVIDER_REGISTRY]
+    return [p for p in items if not any(p is b for b in before)]
+
+
+def provider_label(provider: Any) -> str:
+    return f"CacheProvider {type(provider).__module__}.{type(provider).__qualname__}"
+
+
+def provider_codes(providers: Iterable[Any]) -> dict[CodeType, dict[int, str]]:
+    """The code of every CacheProvider method of ``providers``, own or inherited, by provider."""
+    codes: dict[CodeType, dict[int, str]] = {}
+    for provider in providers:
+        for method in PROVIDER_METHODS:
+            code = code_of(getattr(type(provider), method, None))
+            if code is not None:
+                codes.setdefault(code, {})[id(provider)] = f"{provider_label(provider)}.{method}"
+    return codes
 
 
 class HooksActiveReport(BaseModel):
     backend: str
     era: str
     installed: list[str]
+    providers: list[str] = Field(default_factory=list, description="CacheProviders registered by the hooks")
     added: list[str] = Field(description="callables installed under names ComfyUI does not have")
     calls: dict[str, int] = Field(description="calls of each installed callable during the probe prompt")
     observation: Observation
@@ -442,27 +490,33 @@ def check_hooks_active(snapshot: Snapshot, run_probe: Callable[[], Any], *, back
         observation = Observation(watched=False, enable_calls=observation.enable_calls,
                                   lookups=static_lookups(hook_modules, watched))
     installed = installed_since(snapshot)
-    codes = {c: i.where for i in installed if (c := code_of(i.value)) is not None}
+    providers = providers_since(snapshot)
+    codes: dict[CodeType, str | dict[int, str]] = {
+        c: i.where for i in installed if (c := code_of(i.value)) is not None}
+    codes.update(provider_codes(providers))
     problems: list[str] = []
     for call in observation.enable_calls:
         if call.returned_false and call.entry:
             problems.append(f"enabling returned False: {call.function}")
-    if not installed:
-        problems.append("enabling patched nothing on ComfyUI's modules and classes")
+    if not installed and not providers:
+        problems.append("enabling patched nothing on ComfyUI's modules and classes"
+                        + (" and registered no CacheProvider" if PROVIDER_REGISTRY in snapshot.lists else ""))
     counter = CallCounter(codes)
-    if installed:
+    if installed or providers:
         try:
             with counter:
                 run_probe()
         except Exception as exc:
             problems.append(f"the probe prompt raised {type(exc).__name__}: {exc}")
         if not any(counter.calls.values()):
-            problems.append("no wrapper ran during a prompt: installed " + ", ".join(
-                f"{i.where} = {describe(i.value)}" for i in installed) + ", called 0 times")
+            what = [f"{i.where} = {describe(i.value)}" for i in installed]
+            what += [f"{provider_label(p)} (registered)" for p in providers]
+            problems.append("no hook ran during a prompt: installed " + ", ".join(what) + ", called 0 times")
     added = [i.where for i in installed if i.added]
     for where in added:
         problems.append(f"installed {where}, a name this executor does not have: ComfyUI never calls it")
-    return HooksActiveReport(backend=backend, era=era, installed=[i.where for i in installed], added=added,
+    return HooksActiveReport(backend=backend, era=era, installed=[i.where for i in installed],
+                             providers=[provider_label(p) for p in providers], added=added,
                              calls=counter.calls, observation=observation, problems=problems)
 
 
@@ -472,5 +526,6 @@ def module_of(spec: str) -> str:
 
 
 __all__ = ["CallCounter", "EnableCall", "HooksActiveReport", "Installed", "Lookup", "LookupTracer",
-           "Observation", "PROBE_PROMPT", "Watched", "check_hooks_active", "code_of", "installed_since",
-           "is_extension_frame", "module_of", "static_lookups"]
+           "Observation", "PROBE_PROMPT", "PROVIDER_METHODS", "Watched", "check_hooks_active", "code_of",
+           "installed_since", "is_extension_frame", "module_of", "provider_codes", "provider_label",
+           "providers_since", "static_lookups"]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
 from collections.abc import Generator, Mapping, Sequence
 from pathlib import Path
@@ -27,13 +26,12 @@ from pydantic import ValidationError
 from ..capture._targets import TARGETS
 from ..executor.harness import ExecutorHarness, RecordingServer
 from ..executor.registry import NodeRegistry
-from ..executor.standin import is_managed
 from ..plugin import CONTEXT_KEY, RUNTIME_KEY
 from .conformance import CHECKS, CheckFailed, CheckSkipped, ConformanceTarget, Subject
 from .hooks_active import (PROBE_PROMPT, HooksActiveReport, LookupTracer, Observation, Watched, check_hooks_active,
                            module_of)
 from .isolation import IsolationReport, ReadCapture, run_isolation
-from .residue import Residue, Snapshot, find_residue, restore, take_snapshot
+from .residue import Residue, Snapshot, find_residue, restore, snapshot_comfyui
 
 TARGETS_KEY = pytest.StashKey[list[ConformanceTarget]]()
 OBSERVATION_KEY = pytest.StashKey[Observation]()
@@ -100,9 +98,7 @@ class ComfyBench:
         self._undo = backend.activate()
         try:
             self.execution, self.nodes, self.server = backend.load()
-            self.snapshot = take_snapshot(
-                backend.watched(), registries={"nodes.NODE_CLASS_MAPPINGS": self.nodes.NODE_CLASS_MAPPINGS},
-                sys_module_names=[n for n in sys.modules if is_managed(n)])
+            self.snapshot = snapshot_comfyui(backend.watched(), self.nodes, display_names=False)
             backend.point_folders(tmp_dir)
             self.registry = NodeRegistry(self.nodes)
             self.registry.add_all(dict(TEST_NODE_CLASS_MAPPINGS), dict(TEST_NODE_DISPLAY_NAME_MAPPINGS))

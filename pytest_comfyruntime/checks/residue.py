@@ -48,6 +48,8 @@ def describe(value: Any) -> str:
     module = getattr(target, "__module__", None)
     if qualname:
         return f"{module}.{qualname}" if module else qualname
+    if type(value).__repr__ is object.__repr__:  # an instance (a CacheProvider): its class names it
+        return f"{type(value).__module__}.{type(value).__qualname__} instance"
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
@@ -86,6 +88,24 @@ def take_snapshot(modules: Iterable[ModuleType], *, registries: dict[str, dict] 
     snap.threads = frozenset(t.ident for t in threading.enumerate() if t.ident is not None)
     snap.torch = _torch_state()
     return snap
+
+
+#: The CacheProvider registry of ComfyUI of 2026, as named in the snapshot's lists.
+PROVIDER_REGISTRY = "comfy_execution.cache_provider (registered CacheProviders)"
+
+
+def snapshot_comfyui(modules: Iterable[ModuleType], nodes: ModuleType, *, display_names: bool = True) -> Snapshot:
+    """:func:`take_snapshot` of a loaded ComfyUI (mock or real): its modules, the node registry,
+    the CacheProvider registry where there is one, and ComfyUI's entries in ``sys.modules``."""
+    from ..executor.standin import is_managed
+
+    registries = {"nodes.NODE_CLASS_MAPPINGS": nodes.NODE_CLASS_MAPPINGS}
+    if display_names:
+        registries["nodes.NODE_DISPLAY_NAME_MAPPINGS"] = nodes.NODE_DISPLAY_NAME_MAPPINGS
+    providers = getattr(sys.modules.get("comfy_execution.cache_provider"), "_providers", None)
+    return take_snapshot(modules, registries=registries,
+                         lists={PROVIDER_REGISTRY: providers} if isinstance(providers, list) else None,
+                         sys_module_names=[n for n in sys.modules if is_managed(n)])
 
 
 _CLASS_BOOKKEEPING = frozenset({"__dict__", "__weakref__", "__doc__", "__module__", "__qualname__",

@@ -13,6 +13,8 @@ import asyncio
 import copy
 import inspect
 import itertools
+import sys
+import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -49,6 +51,19 @@ class Message:
     sent_at: float
 
 
+@dataclass(frozen=True)
+class ProviderCall:
+    """One call ComfyUI made into a registered CacheProvider (era D).
+
+    ``method`` is ``on_prompt_start``, ``should_cache``, ``on_lookup``, ``on_store`` or
+    ``on_prompt_end``; ``node_id`` is the ``CacheContext``'s node (None for the prompt calls).
+    """
+
+    provider: Any
+    method: str
+    node_id: str | None
+
+
 @dataclass
 class RunResult:
     """What one prompt did, as a client and the history would see it."""
@@ -60,6 +75,12 @@ class RunResult:
     history: dict[str, Any]
     duration_s: float
     timings: dict[str, float] = field(default_factory=dict)
+    #: Calls into registered CacheProviders during this prompt, in order; None where the executor
+    #: keeps no record (real ComfyUI, and eras A to C, which have no CacheProvider API).
+    provider_calls: list[ProviderCall] | None = None
+    #: ``on_store`` calls still running when the prompt's event loop closed (and so cancelled:
+    #: the external cache never got the value); None where unknown, as for ``provider_calls``.
+    unfinished_stores: list[ProviderCall] | None = None
 
     @property
     def outputs(self) -> dict[str, Any]:
@@ -208,6 +229,7 @@ class ExecutorHarness:
             call_extra = {**queued[3], **queued[5]}
         if self.era == "D":  # main.py of 2026 exposes the workflow metadata during the prompt
             self.server.workflow_metadata = queued[3].get("workflow_metadata", {})
+        record = _ProviderRecord.start()
         began = time.perf_counter()
         try:
             self.executor.execute(queued[2], prompt_id, call_extra, queued[4])
@@ -231,9 +253,38 @@ class ExecutorHarness:
             self.server.send_sync("executing", {"node": None, "prompt_id": prompt_id}, self.server.client_id)
         messages = [Message(*m) for m in self.server._sent[start:]]
         history = self.queue.get_history(prompt_id)[prompt_id]
+        provider_calls, unfinished = record.since() if record is not None else (None, None)
         return RunResult(prompt_id=prompt_id, success=bool(executor.success), messages=messages,
                          status_messages=list(executor.status_messages), history=history,
-                         duration_s=finished - began, timings=_node_timings(messages, finished))
+                         duration_s=finished - began, timings=_node_timings(messages, finished),
+                         provider_calls=provider_calls, unfinished_stores=unfinished)
+
+
+@dataclass
+class _ProviderRecord:
+    """The era-D mock's private record of CacheProvider calls, from a mark on, for this thread."""
+
+    module: ModuleType
+    calls_from: int
+    unfinished_from: int
+    thread: int
+
+    @classmethod
+    def start(cls) -> _ProviderRecord | None:
+        module = sys.modules.get("comfy_execution.cache_provider")
+        if not isinstance(getattr(module, "_comfyruntime_calls", None), list):
+            return None
+        return cls(module, len(module._comfyruntime_calls), len(module._comfyruntime_unfinished_stores),
+                   threading.get_ident())
+
+    def since(self) -> tuple[list[ProviderCall], list[ProviderCall]]:
+        calls = [ProviderCall(provider, method, None if isinstance(arg, str) else arg.node_id)
+                 for thread, provider, method, arg in self.module._comfyruntime_calls[self.calls_from:]
+                 if thread == self.thread]
+        unfinished = [ProviderCall(provider, "on_store", context.node_id)
+                      for thread, provider, context in self.module._comfyruntime_unfinished_stores[self.unfinished_from:]
+                      if thread == self.thread]
+        return calls, unfinished
 
 
 def _node_timings(messages: list[Message], finished: float) -> dict[str, float]:

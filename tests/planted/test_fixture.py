@@ -63,7 +63,7 @@ def test_missing_target_is_named_from_what_was_observed(pytester: pytest.Pyteste
     result.stdout.fnmatch_lines([
         "hooks not active on this executor (*, era *):",
         "  - enabling returned False: planted_missing_target:enable (planted_missing_target.py:25)",
-        "  - enabling patched nothing on ComfyUI's modules and classes",
+        "  - enabling patched nothing on ComfyUI's modules and classes*",
         "  the extension tried to hook targets this executor does not have:",
         '    planted_missing_target.py:27: pre_execute = getattr(target_cls, "pre_execute", None)*'
         "-> execution.PromptExecutor has no attribute 'pre_execute'",
@@ -84,7 +84,7 @@ def pytest_comfyruntime_enable_hooks(execution):
     pytester.makepyfile("def test_it(comfyruntime):\n    comfyruntime.assert_hooks_active()\n")
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["  - enabling patched nothing on ComfyUI's modules and classes",
+    result.stdout.fnmatch_lines(["  - enabling patched nothing on ComfyUI's modules and classes*",
                                  "  (inside it, planted_missing_target:enable (planted_missing_target.py:25) returned "
                                  "False)", "*planted_missing_target.py:27:*has no attribute 'pre_execute'"])
 
@@ -122,7 +122,7 @@ def disable(module=execution):
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
-        "*no wrapper ran during a prompt: installed execution.PromptExecutor.pre_execute = seedlike.enable.<locals>."
+        "*no hook ran during a prompt: installed execution.PromptExecutor.pre_execute = seedlike.enable.<locals>."
         "<lambda>, called 0 times",
         "*installed execution.PromptExecutor.pre_execute, a name this executor does not have: ComfyUI never calls it",
         "*seedlike.py:4: *-> execution.PromptExecutor has no attribute 'pre_execute'"])

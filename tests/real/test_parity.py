@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-from conftest import run_on_both
+from realtier import run_on_both
 from pytest_comfyruntime.checks.parity import parity_diff
 from pytest_comfyruntime.nodes import TEST_NODE_CLASS_MAPPINGS, TXT2IMG_NODE_CLASS_MAPPINGS
 from pytest_comfyruntime.workflows import load_workflow
@@ -99,7 +99,7 @@ def test_failing_node_error_shape(runtime):
 
 def test_a_difference_is_reported_as_a_readable_diff(runtime):
     """The comparison can fail: a mock-only change to CRAdd shows up in the diff, naming the node."""
-    from conftest import backend_harness
+    from realtier import backend_harness
     from pytest_comfyruntime.checks.parity import record_series
     from pytest_comfyruntime.nodes.basic import CRAdd
 
@@ -158,7 +158,7 @@ def _validate(harness, prompt):
 
 @pytest.mark.parametrize("case", sorted(BAD_PROMPTS))
 def test_validate_prompt_results(runtime, case):
-    from conftest import backend_harness
+    from realtier import backend_harness
     from pytest_comfyruntime.checks.parity import clean
 
     results = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from conftest import backend_harness
+from realtier import backend_harness
 from pytest_comfyruntime.executor import signatures
 
 

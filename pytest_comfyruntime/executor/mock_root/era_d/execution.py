@@ -584,10 +584,10 @@ class PromptExecutor:
         for provider in _get_cache_providers():
             try:
                 if event == "start":
-                    _cache_provider._comfyruntime_note(provider, "on_prompt_start")
+                    _cache_provider._comfyruntime_note(provider, "on_prompt_start", prompt_id)
                     provider.on_prompt_start(prompt_id)
                 elif event == "end":
-                    _cache_provider._comfyruntime_note(provider, "on_prompt_end")
+                    _cache_provider._comfyruntime_note(provider, "on_prompt_end", prompt_id)
                     provider.on_prompt_end(prompt_id)
             except Exception as e:
                 _cache_logger.warning(f"Cache provider {provider.__class__.__name__} error on {event}: {e}")

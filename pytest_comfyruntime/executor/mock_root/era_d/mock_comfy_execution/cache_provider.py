@@ -20,9 +20,11 @@ How ComfyUI calls a provider (every exception a provider raises is logged and sw
   unhashable input) or that cannot be serialised; the objects cache never asks.
 
 Mock-only bookkeeping for the plugin (real ComfyUI keeps none of it; all private):
-``_comfyruntime_calls`` lists ``(provider, method_name)`` for every provider method the mock
-called, in order; ``_comfyruntime_unfinished_stores`` lists ``(provider, context)`` for every
-``on_store`` task that had not finished when its prompt's event loop closed.
+``_comfyruntime_calls`` lists ``(thread_id, provider, method_name, argument)`` for every provider
+method the mock called, in order (``argument``: the prompt id for ``on_prompt_start``/``_end``,
+else the ``CacheContext``); ``_comfyruntime_unfinished_stores`` lists ``(thread_id, provider,
+context)`` for every ``on_store`` task that had not finished when its prompt's event loop closed.
+The thread id tells apart prompts run at once on executors in several threads.
 """
 import hashlib
 import json
@@ -82,8 +84,12 @@ def _clear_cache_providers():
         _providers_snapshot = ()
 
 
-def _comfyruntime_note(provider, method):
-    _comfyruntime_calls.append((provider, method))
+def _comfyruntime_note(provider, method, argument):
+    _comfyruntime_calls.append((threading.get_ident(), provider, method, argument))
+
+
+def _comfyruntime_note_unfinished(provider, context):
+    _comfyruntime_unfinished_stores.append((threading.get_ident(), provider, context))
 
 
 def _json_sort_key(item):

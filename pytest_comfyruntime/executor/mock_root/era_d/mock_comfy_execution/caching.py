@@ -259,7 +259,7 @@ class BasicCache:
         cache_value = api.CacheValue(outputs=value.outputs, ui=value.ui)
         for provider in api._get_cache_providers():
             try:
-                api._comfyruntime_note(provider, "should_cache")
+                api._comfyruntime_note(provider, "should_cache", context)
                 if provider.should_cache(context, cache_value):
                     task = asyncio.create_task(self._safe_provider_store(provider, context, cache_value))
                     self._pending_store_tasks.add(task)
@@ -272,7 +272,7 @@ class BasicCache:
     async def _safe_provider_store(provider, context, cache_value):
         api = _provider_api()
         try:
-            api._comfyruntime_note(provider, "on_store")
+            api._comfyruntime_note(provider, "on_store", context)
             await provider.on_store(context, cache_value)
         except Exception as e:
             api._logger.warning(f"Cache provider {provider.__class__.__name__} async store error: {e}")
@@ -288,10 +288,10 @@ class BasicCache:
             return None
         for provider in api._get_cache_providers():
             try:
-                api._comfyruntime_note(provider, "should_cache")
+                api._comfyruntime_note(provider, "should_cache", context)
                 if not provider.should_cache(context):
                     continue
-                api._comfyruntime_note(provider, "on_lookup")
+                api._comfyruntime_note(provider, "on_lookup", context)
                 result = await provider.on_lookup(context)
                 if result is not None:
                     if not isinstance(result, api.CacheValue):
@@ -353,7 +353,7 @@ def _note_unfinished_store(provider, context):
     """A done-callback: an ``on_store`` task cancelled (by its prompt's event loop closing) is recorded."""
     def done(task):
         if task.cancelled():
-            _provider_api()._comfyruntime_unfinished_stores.append((provider, context))
+            _provider_api()._comfyruntime_note_unfinished(provider, context)
     return done
 
 
