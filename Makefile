@@ -28,7 +28,8 @@ test: $(STAMP) $(REAL) comfyui-roots
 	@for era in $(ERAS); do \
 	  root=$$($(PY) scripts/fetch_comfyui.py --print-root $$era) || exit 1; \
 	  echo "== real ComfyUI tier, era $$era: $$root"; \
-	  $(PY) -m coverage run -m pytest -p no:cacheprovider tests/real --comfyruntime-executor=both \
+	  $(PY) -m coverage run -m pytest -p no:cacheprovider tests/real tests/capture tests/planted \
+	    -k "not planted or on-real" --comfyruntime-executor=both \
 	    --comfyui-root="$$root" --comfyruntime-era=$$era || exit 1; \
 	done
 	$(PY) -m coverage combine --quiet

@@ -36,16 +36,23 @@ def disable(execution):
 '''
 
 
-def ini(pytester: pytest.Pytester, enable: str, disable: str | None) -> None:
-    pytester.makeini("[pytest]\ncomfyruntime_era = D\n" + f"comfyruntime_hooks = {enable}\n"
-                     + (f"comfyruntime_unhooks = {disable}\n" if disable else ""))
+TWO = """
+TWO_NODES = {"1": {"class_type": "CRInt", "inputs": {"value": 1}},
+             "2": {"class_type": "CRRecord", "inputs": {"value": ["1", 0], "label": "x"}}}
+"""
+
+
+def extension(pytester: pytest.Pytester, source: str = PROVIDER_EXT, *, unhook: bool = True) -> None:
+    """Writes the extension as ``diskcache.py`` and enables it on era D (``unhook``: and disables)."""
+    pytester.makepyfile(diskcache=source)
+    pytester.syspathinsert()
+    pytester.makeini("[pytest]\ncomfyruntime_era = D\ncomfyruntime_hooks = diskcache:enable\n"
+                     + ("comfyruntime_unhooks = diskcache:disable\n" if unhook else ""))
 
 
 def test_a_provider_that_comfyui_calls_is_an_active_hook(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(diskcache=PROVIDER_EXT)
-    pytester.syspathinsert()
-    ini(pytester, "diskcache:enable", "diskcache:disable")
-    pytester.makepyfile('''
+    extension(pytester)
+    pytester.makepyfile(TWO + '''
 import diskcache
 
 def test_it(comfyruntime):
@@ -62,15 +69,12 @@ def test_it(comfyruntime):
 
 
 def test_a_provider_left_registered_is_residue_and_is_unregistered(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(diskcache=PROVIDER_EXT)
-    pytester.syspathinsert()
-    ini(pytester, "diskcache:enable", None)  # no unhook: the provider stays registered
-    pytester.makepyfile('''
+    extension(pytester, unhook=False)  # the provider stays registered
+    pytester.makepyfile(TWO + '''
 import sys
 
 def test_first(comfy_executor):
-    assert comfy_executor.run({"1": {"class_type": "CRInt", "inputs": {"value": 1}},
-                               "2": {"class_type": "CRRecord", "inputs": {"value": ["1", 0], "label": "x"}}}).success
+    assert comfy_executor.run(TWO_NODES).success
 
 def test_second(comfy_executor):
     import diskcache
@@ -84,12 +88,10 @@ def test_second(comfy_executor):
 
 
 def test_a_misnamed_registration_is_named(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(diskcache=PROVIDER_EXT.replace(
+    extension(pytester, PROVIDER_EXT.replace(
         "    cache_provider.register_cache_provider(PROVIDER)\n    return True",
         "    register = getattr(cache_provider, 'register_provider', None)  # the name is register_cache_provider\n"
         "    if register is None:\n        return False\n    register(PROVIDER)\n    return True"))
-    pytester.syspathinsert()
-    ini(pytester, "diskcache:enable", "diskcache:disable")
     pytester.makepyfile("def test_it(comfyruntime):\n    comfyruntime.assert_hooks_active()\n")
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
@@ -100,18 +102,15 @@ def test_a_misnamed_registration_is_named(pytester: pytest.Pytester) -> None:
 
 
 def test_a_store_cut_off_by_the_end_of_the_prompt_is_reported(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(diskcache=PROVIDER_EXT.replace(
+    extension(pytester, PROVIDER_EXT.replace(
         '        calls.append(("on_store", context.node_id))',
         '        await asyncio.sleep(5)  # a slow upload: the prompt ends first\n'
         '        calls.append(("on_store", context.node_id))'))
-    pytester.syspathinsert()
-    ini(pytester, "diskcache:enable", "diskcache:disable")
-    pytester.makepyfile('''
+    pytester.makepyfile(TWO + '''
 import diskcache
 
 def test_it(comfy_executor):
-    result = comfy_executor.run({"1": {"class_type": "CRInt", "inputs": {"value": 1}},
-                                 "2": {"class_type": "CRRecord", "inputs": {"value": ["1", 0], "label": "x"}}})
+    result = comfy_executor.run(TWO_NODES)
     assert result.success
     assert sorted(c.node_id for c in result.unfinished_stores) == ["1", "2"]
     assert all(c.provider is diskcache.PROVIDER for c in result.unfinished_stores)
@@ -123,10 +122,9 @@ def test_it(comfy_executor):
 
 def test_eras_without_the_api_keep_no_record(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\ncomfyruntime_era = C\n")
-    pytester.makepyfile('''
+    pytester.makepyfile(TWO + '''
 def test_it(comfy_executor):
-    result = comfy_executor.run({"1": {"class_type": "CRInt", "inputs": {"value": 1}},
-                                 "2": {"class_type": "CRRecord", "inputs": {"value": ["1", 0], "label": "x"}}})
+    result = comfy_executor.run(TWO_NODES)
     assert result.provider_calls is None and result.unfinished_stores is None
 ''')
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)

@@ -1,7 +1,8 @@
 """The real-ComfyUI tier: collected only when the session runs both backends.
 
-``make test`` runs it once per era, each in its own process:
-``pytest tests/real --comfyruntime-executor=both --comfyui-root ROOT --comfyruntime-era ERA``.
+``make test`` runs it once per era, each in its own process, with tests/capture and the planted
+faults' real runs: ``pytest tests/real tests/capture tests/planted -k "not planted or on-real"
+--comfyruntime-executor=both --comfyui-root ROOT --comfyruntime-era ERA``.
 """
 from __future__ import annotations
 
