@@ -41,6 +41,7 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_mock_executor.py
+	$(PY) benchmarks/bench_era_matrix.py
 
 bench-hardware: $(STAMP)
 	$(PY) benchmarks/bench_hardware_markers.py

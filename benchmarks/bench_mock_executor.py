@@ -12,6 +12,7 @@ absolute numbers move with the machine's load.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import statistics
 import subprocess
 import sys
@@ -58,6 +59,14 @@ def measure(fn, batch: int, repeat: int) -> tuple[float, float, float]:
     return statistics.median(means), min(means), max(means)
 
 
+async def _nothing() -> None:
+    return None
+
+
+def _empty_loop(i: int) -> None:
+    asyncio.run(_nothing())
+
+
 def bench_era(key: str, repeat: int) -> list[tuple[str, float, float, float]]:
     standin = StandIn(ERAS[key])
     undo = standin.activate()
@@ -86,6 +95,8 @@ def bench_era(key: str, repeat: int) -> list[tuple[str, float, float, float]]:
                      *measure(lambda i: harness.run(prompts4[i % 4000]), 100, repeat)))
         rows.append(("100-node chain, every node runs, no client",
                      *measure(lambda i: executor.execute(prompts100[i % 200], "p", {}, ["100"]), 10, repeat)))
+        if key in ("C", "D"):  # execute() is asyncio.run(execute_async(...)), as in ComfyUI
+            rows.append(("floor: asyncio.run of an empty coroutine", *measure(_empty_loop, 200, repeat)))
         registry.undo()
     finally:
         undo()

@@ -30,6 +30,26 @@ def test_activate_and_undo_restore_sys_modules_exactly(era, tmp_path):
     assert sys.meta_path == meta
 
 
+def test_a_second_activation_puts_back_the_same_modules(tmp_path):
+    """Loaded once: the era matrix swaps eras per test without loading every mock module again."""
+    standin, other = StandIn(ERAS["D"]), StandIn(ERAS["B"])
+    before = _managed()
+    undo = standin.activate()
+    execution = standin.import_core(str(tmp_path))
+    loaded = standin.modules()
+    undo()
+    undo_other = other.activate()
+    assert other.import_core(str(tmp_path)) is not execution and "comfy_execution.cache_provider" not in sys.modules
+    undo_other()
+    undo = standin.activate()
+    try:
+        assert importlib.import_module("execution") is execution
+        assert standin.modules() == loaded
+    finally:
+        undo()
+    assert _managed() == before
+
+
 def test_a_real_comfyui_on_sys_path_is_shadowed_not_used(tmp_path, monkeypatch):
     fake_root = tmp_path / "ComfyUI"
     fake_root.mkdir()

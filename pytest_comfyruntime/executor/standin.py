@@ -81,12 +81,18 @@ def _run_source(path: Path, namespace: dict) -> None:
 
 
 class StandIn:
-    """The mock ComfyUI modules of one era, installed into ``sys.modules`` until undone."""
+    """The mock ComfyUI modules of one era, installed into ``sys.modules`` until undone.
+
+    The modules are loaded once: ``deactivate`` keeps them, and the next ``activate`` puts the
+    same module objects back (so an era matrix or per-test stand-ins do not load every mock
+    module again for every test; the residue check puts their state back after each test).
+    """
 
     def __init__(self, era: Era) -> None:
         self.era = era
         self._finder = EraFinder(era)
         self._saved: dict[str, ModuleType] | None = None
+        self._kept: dict[str, ModuleType] = {}
 
     @property
     def active(self) -> bool:
@@ -99,6 +105,7 @@ class StandIn:
         for name in saved:
             del sys.modules[name]
         sys.meta_path.insert(0, self._finder)
+        sys.modules.update(self._kept)
         self._saved = saved
         return self.deactivate
 
@@ -109,6 +116,7 @@ class StandIn:
             sys.meta_path.remove(self._finder)
         except ValueError:
             pass
+        self._kept = self.modules()
         for name in [n for n in sys.modules if is_managed(n)]:
             del sys.modules[name]
         sys.modules.update(self._saved)
