@@ -5,15 +5,8 @@ Every test here runs on the mock; when the session itself runs a real ComfyUI (t
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-
-MODULES = Path(__file__).parent / "modules"
-
-
-def source(name: str) -> str:
-    return (MODULES / f"{name}.py").read_text()
+from planted_faults import source
 
 
 def _real_args(config: pytest.Config) -> list[str] | None:

@@ -1,5 +1,5 @@
-"""A hand-written hook module that keeps every promise. Each ``planted_*`` module next to it is
-this module with exactly one thing broken (marked ``# PLANTED FAULT``)."""
+"""A hand-written hook module that keeps every promise. Each planted fault (``../planted_faults.py``)
+is this module with exactly one thing broken (marked ``# PLANTED FAULT``)."""
 from __future__ import annotations
 
 import contextvars
