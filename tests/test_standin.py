@@ -50,6 +50,20 @@ def test_a_second_activation_puts_back_the_same_modules(tmp_path):
     assert _managed() == before
 
 
+@pytest.mark.parametrize("era", ["C", "D"])
+def test_sources_shared_by_eras_keep_each_module_docstring(era, tmp_path):
+    standin = StandIn(ERAS[era])
+    undo = standin.activate()
+    try:
+        execution = standin.import_core(str(tmp_path))
+        progress = importlib.import_module("comfy_execution.progress")
+        assert progress.__doc__.startswith(f"Stand-in for ``comfy_execution.progress`` (era {era}")
+        assert execution.__doc__.startswith("Mock of ComfyUI's ``execution`` module") and "PromptQueue" in vars(execution)
+        assert hasattr(progress.ProgressRegistry, "set_activity") is (era == "D")  # the shared source's era switch
+    finally:
+        undo()
+
+
 def test_a_real_comfyui_on_sys_path_is_shadowed_not_used(tmp_path, monkeypatch):
     fake_root = tmp_path / "ComfyUI"
     fake_root.mkdir()

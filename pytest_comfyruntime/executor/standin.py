@@ -71,13 +71,21 @@ class EraFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def exec_module(self, module: ModuleType) -> None:
         namespace = module.__dict__
         namespace["__comfyruntime_era__"] = self.era.key
-        namespace["__comfyruntime_include__"] = lambda name: _run_source(MOCK_ROOT / "shared" / name, namespace)
+        namespace["__comfyruntime_include__"] = lambda name: _include(name, namespace)
         _run_source(Path(module.__spec__.origin), namespace)
 
 
 def _run_source(path: Path, namespace: dict) -> None:
     """Executes a mock source file in ``namespace``: its functions get that module as globals."""
     exec(compile(path.read_bytes(), str(path), "exec", dont_inherit=True), namespace)
+
+
+def _include(name: str, namespace: dict) -> None:
+    """Runs ``mock_root/shared/<name>`` in a mock module's namespace (code shared by eras: it
+    branches on ``__comfyruntime_era__``); the including module keeps its own docstring."""
+    doc = namespace.get("__doc__")
+    _run_source(MOCK_ROOT / "shared" / name, namespace)
+    namespace["__doc__"] = doc
 
 
 class StandIn:
