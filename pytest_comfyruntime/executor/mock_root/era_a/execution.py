@@ -109,12 +109,7 @@ def get_output_data(obj, input_data_all):
     return output, ui
 
 
-def format_value(x):
-    if x is None:
-        return None
-    if isinstance(x, (int, float, bool, str)):
-        return x
-    return str(x)
+__comfyruntime_include__("execution_common.py")  # format_value, full_type_name, shared by the eras
 
 
 def recursive_execute(server, prompt, outputs, current_item, extra_data, executed, prompt_id, outputs_ui, object_storage):
@@ -439,13 +434,6 @@ def validate_inputs(prompt, item, validated):
     ret = (False, errors, unique_id) if len(errors) > 0 or valid is not True else (True, [], unique_id)
     validated[unique_id] = ret
     return ret
-
-
-def full_type_name(klass):
-    module = klass.__module__
-    if module == "builtins":
-        return klass.__qualname__
-    return module + "." + klass.__qualname__
 
 
 def validate_prompt(prompt):

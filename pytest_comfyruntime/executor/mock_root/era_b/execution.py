@@ -33,14 +33,7 @@ from comfy_execution.graph_utils import is_link
 from pytest_comfyruntime.executor import _validation as _v
 
 
-class ExecutionResult(Enum):
-    SUCCESS = 0
-    FAILURE = 1
-    PENDING = 2
-
-
-class DuplicateNodeError(Exception):
-    pass
+__comfyruntime_include__("execution_common.py")  # format_value, full_type_name, ExecutionResult, DuplicateNodeError, shared by the eras
 
 
 class IsChangedCache:
@@ -207,14 +200,6 @@ def get_output_data(obj, input_data_all, execution_block_cb=None, pre_execute_cb
     output = merge_result_data(results, obj) if results else []
     ui = {k: [y for x in uis for y in x[k]] for k in uis[0].keys()} if uis else dict()
     return output, ui, False
-
-
-def format_value(x):
-    if x is None:
-        return None
-    if isinstance(x, (int, float, bool, str)):
-        return x
-    return str(x)
 
 
 def execute(server, dynprompt, caches, current_item, extra_data, executed, prompt_id, execution_list, pending_subgraph_results):
@@ -507,13 +492,6 @@ def validate_inputs(prompt, item, validated):
     ret = (False, errors, unique_id) if len(errors) > 0 or valid is not True else (True, [], unique_id)
     validated[unique_id] = ret
     return ret
-
-
-def full_type_name(klass):
-    module = klass.__module__
-    if module == "builtins":
-        return klass.__qualname__
-    return module + "." + klass.__qualname__
 
 
 def validate_prompt(prompt):

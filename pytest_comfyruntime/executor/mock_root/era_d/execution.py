@@ -137,14 +137,8 @@ class NoAssets:
         return None
 
 
-class ExecutionResult(Enum):
-    SUCCESS = 0
-    FAILURE = 1
-    PENDING = 2
-
-
-class DuplicateNodeError(Exception):
-    pass
+__comfyruntime_include__("execution_common.py")  # format_value, full_type_name, ExecutionResult, DuplicateNodeError, shared by the eras
+__comfyruntime_include__("execution_async.py")  # CacheEntry, CacheType, result merging, _inference_mode: as in era C
 
 
 class IsChangedCache:
@@ -177,18 +171,6 @@ class IsChangedCache:
         finally:
             self.is_changed[node_id] = node["is_changed"]
         return self.is_changed[node_id]
-
-
-class CacheEntry(NamedTuple):
-    ui: dict
-    outputs: list
-
-
-class CacheType(Enum):
-    CLASSIC = 0
-    LRU = 1
-    NONE = 2
-    RAM_PRESSURE = 3
 
 
 class CacheSet:
@@ -268,16 +250,6 @@ def get_input_data(inputs, class_def, unique_id, execution_list=None, dynprompt=
 map_node_over_list = None  # ComfyUI: "Don't hook this please"
 
 
-async def resolve_map_node_over_list_results(results):
-    remaining = [x for x in results if isinstance(x, asyncio.Task) and not x.done()]
-    if remaining:
-        done, _ = await asyncio.wait(remaining)
-        for task in done:
-            if task.exception() is not None:
-                raise task.exception()
-    return [x.result() if isinstance(x, asyncio.Task) else x for x in results]
-
-
 async def _async_map_node_over_list(prompt_id, unique_id, obj, input_data_all, func, allow_interrupt=False, execution_block_cb=None, pre_execute_cb=None, v3_data=None):
     input_is_list = getattr(obj, "INPUT_IS_LIST", False)
     max_len_input = max((len(x) for x in input_data_all.values()), default=0)
@@ -320,62 +292,12 @@ async def _async_map_node_over_list(prompt_id, unique_id, obj, input_data_all, f
     return results
 
 
-def merge_result_data(results, obj):
-    output = []
-    output_is_list = getattr(obj, "OUTPUT_IS_LIST", [False] * len(results[0]))
-    for i, is_list in zip(range(len(results[0])), output_is_list):
-        if is_list:
-            value = []
-            for o in results:
-                if isinstance(o[i], ExecutionBlocker):
-                    value.append(o[i])
-                else:
-                    value.extend(o[i])
-            output.append(value)
-        else:
-            output.append([o[i] for o in results])
-    return output
-
-
 async def get_output_data(prompt_id, unique_id, obj, input_data_all, execution_block_cb=None, pre_execute_cb=None, v3_data=None):
     return_values = await _async_map_node_over_list(prompt_id, unique_id, obj, input_data_all, obj.FUNCTION, allow_interrupt=True, execution_block_cb=execution_block_cb, pre_execute_cb=pre_execute_cb, v3_data=v3_data)
     if any(isinstance(r, asyncio.Task) and not r.done() for r in return_values):
         return return_values, {}, False, True
     output, ui, has_subgraph = get_output_from_returns(return_values, obj)
     return output, ui, has_subgraph, False
-
-
-def get_output_from_returns(return_values, obj):
-    results = []
-    uis = []
-    for r in return_values:
-        if isinstance(r, dict):
-            if "ui" in r:
-                uis.append(r["ui"])
-            if "expand" in r:
-                raise NotImplementedError(
-                    f"{type(obj).__name__} returned 'expand' (subgraph expansion), which the "
-                    "pytest-comfyruntime mock does not run; use the real ComfyUI backend for it")
-            if "result" in r:
-                result = r.get("result", None)
-                if isinstance(result, ExecutionBlocker):
-                    result = tuple([result] * len(obj.RETURN_TYPES))
-                results.append(result)
-        else:
-            if isinstance(r, ExecutionBlocker):
-                r = tuple([r] * len(obj.RETURN_TYPES))
-            results.append(r)
-    output = merge_result_data(results, obj) if results else []
-    ui = {k: [y for x in uis for y in x[k]] for k in uis[0].keys()} if uis else dict()
-    return output, ui, False
-
-
-def format_value(x):
-    if x is None:
-        return None
-    if isinstance(x, (int, float, bool, str)):
-        return x
-    return str(x)
 
 
 def _is_intermediate_output(dynprompt, node_id):
@@ -524,13 +446,6 @@ async def execute(server, dynprompt, caches, current_item, extra_data, executed,
     get_progress_state().finish_progress(unique_id)
     executed.add(unique_id)
     return (ExecutionResult.SUCCESS, None, None)
-
-
-def _inference_mode():
-    # ComfyUI runs prompts under torch.inference_mode(). The mock never imports torch, but when the
-    # test process already has (a node pack uses it), node code gets the same mode as in ComfyUI.
-    mode = getattr(sys.modules.get("torch"), "inference_mode", None)
-    return mode() if mode is not None else _nullcontext()
 
 
 class PromptExecutor:
@@ -834,13 +749,6 @@ async def validate_inputs(prompt_id, prompt, item, validated, visiting=None):
     ret = (ret[0] and valid is True and not errors, ret[1] + [error for error in errors if error not in ret[1]], unique_id)
     validated[unique_id] = ret
     return ret
-
-
-def full_type_name(klass):
-    module = klass.__module__
-    if module == "builtins":
-        return klass.__qualname__
-    return module + "." + klass.__qualname__
 
 
 def _missing_node_type(x, node_data, class_type):
