@@ -336,7 +336,7 @@ def test_many(comfy_executor, n):
 
 
 def test_era_matrix_runs_each_test_once_per_era(pytester: pytest.Pytester) -> None:
-    """A per-node wrapper written for era C's 11 parameters breaks on A and B with ComfyUI's own error."""
+    """A per-node wrapper written for era C's 11 parameters breaks on B and D with ComfyUI's own error."""
     pytester.makepyfile(pernode='''
 def enable(execution):
     original = getattr(execution, "execute", None)
@@ -360,11 +360,14 @@ def disable(execution):
 def test_runs(comfy_executor):
     assert comfy_executor.run(FOUR).success
 ''')
-    result = pytester.runpytest("-p", "no:cacheprovider", "-v", "--comfyruntime-era=A,B,C")
-    result.assert_outcomes(passed=2, failed=1)
-    result.stdout.fnmatch_lines(["*test_runs?mock-A? PASSED*", "*test_runs?mock-B? FAILED*", "*test_runs?mock-C? PASSED*"])
-    # Era B calls the per-node execute with nine arguments: the wrapper fails as it would in ComfyUI.
+    result = pytester.runpytest("-p", "no:cacheprovider", "-v", "--comfyruntime-era=A,B,C,D")
+    result.assert_outcomes(passed=2, failed=2)
+    result.stdout.fnmatch_lines(["*test_runs?mock-A? PASSED*", "*test_runs?mock-B? FAILED*", "*test_runs?mock-C? PASSED*",
+                                 "*test_runs?mock-D? FAILED*"])
+    # Era B calls the per-node execute with nine arguments, era D with twelve (asset_manager): the
+    # wrapper fails as it would in ComfyUI.
     result.stdout.fnmatch_lines(["*TypeError: *execute() missing 2 required positional arguments: 'pending_async_nodes' and 'ui_outputs'*"])
+    result.stdout.fnmatch_lines(["*TypeError: *execute() takes 11 positional arguments but 12 were given*"])
 
 
 def test_era_all_and_bad_list(pytester: pytest.Pytester) -> None:
