@@ -6,13 +6,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .executor.eras import resolve_era
+from .executor.eras import resolve_era, version_tuple
 
 _VERSION = re.compile(r"^\d+(\.\d+){0,2}$")
-
-
-def version_tuple(version: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in version.split("."))
 
 
 @dataclass(frozen=True)

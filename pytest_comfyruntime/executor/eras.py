@@ -1,6 +1,7 @@
 """The ComfyUI generations the mock reproduces, and how to name them."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Final
 
@@ -55,3 +56,8 @@ def resolve_era(value: str) -> Era:
         choices = ", ".join(f"{e.key} ({e.name})" for e in ERAS.values())
         raise ValueError(f"unknown ComfyUI era {value!r}; choose one of {choices}")
     return ERAS[key]
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """``"0.3.75"`` -> ``(0, 3, 75)``: the first three numbers of a ComfyUI version string."""
+    return tuple(int(p) for p in re.findall(r"\d+", version)[:3])

@@ -23,7 +23,6 @@ from types import ModuleType
 from typing import Any
 
 DEFAULT_CLIENT_ID = "comfyruntime"
-_SENSITIVE_KEYS = ("auth_token_comfy_org", "api_key_comfy_org")
 #: Eras whose server awaits validate_prompt(prompt_id, prompt, targets) and queues 6-tuples.
 _ASYNC_ERAS = ("C", "D")
 
@@ -214,7 +213,9 @@ class ExecutorHarness:
             prompt = posted.get("prompt", prompt)
         good = self.validate(prompt, prompt_id, outputs)
         execute_outputs = list(outputs) if outputs is not None and self.era not in _ASYNC_ERAS else good
-        sensitive = {k: extra.pop(k) for k in _SENSITIVE_KEYS if k in extra} if self.era in _ASYNC_ERAS else {}
+        # The server moves the era's SENSITIVE_EXTRA_DATA_KEYS out of extra_data into the queue item.
+        secret = getattr(self.execution, "SENSITIVE_EXTRA_DATA_KEYS", ()) if self.era in _ASYNC_ERAS else ()
+        sensitive = {k: extra.pop(k) for k in secret if k in extra}
         if self.era in _ASYNC_ERAS:
             extra.setdefault("create_time", int(time.time() * 1000))
         item = (next(self._numbers), prompt_id, prompt, extra, execute_outputs)

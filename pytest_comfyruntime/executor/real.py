@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
+from .eras import version_tuple
 from .standin import is_managed
 
 _REQUIREMENTS_HINT = "requirements/real-comfyui.txt of pytest-comfyruntime, or the root's requirements.txt"
@@ -71,12 +72,12 @@ def inspect_root(root: str | os.PathLike[str]) -> RootInfo:
     source = execution_py.read_text(encoding="utf-8", errors="replace")
     version = _read_version(path)
     numeric = version is not None and re.fullmatch(r"\d+(\.\d+)*", version) is not None
-    if (numeric and _version_tuple(version) >= (1,)) or "class PromptExecutor" not in source:
+    if (numeric and version_tuple(version) >= (1,)) or "class PromptExecutor" not in source:
         raise ComfyUIRootError(
             f"pytest-comfyruntime: {path} is ComfyUI {version or '(unrecognised execution.py)'}, a version this "
             "release does not know (it knows the 2024 recursive and sync executors, 0.3.4x-0.3.75 and the 2026 "
             "generation 0.35-0.38); fix: use one of those, or the mock (--comfyruntime-executor=mock)")
-    if _is_2026(path, source) or (numeric and _version_tuple(version) >= (0, 4)):
+    if _is_2026(path, source) or (numeric and version_tuple(version) >= (0, 4)):
         era = "D"
     elif not (path / "comfy_execution").is_dir():
         era = "A"
@@ -108,10 +109,6 @@ def _read_version(path: Path) -> str | None:
         if commit:
             return f"git-{commit[:7]}"
     return None
-
-
-def _version_tuple(version: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in re.findall(r"\d+", version)[:3])
 
 
 _LOADED: RealComfyUI | None = None
