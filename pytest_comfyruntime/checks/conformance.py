@@ -30,9 +30,10 @@ from pydantic import BaseModel, ConfigDict
 from ..capture._targets import TARGETS, describe, wraps_chain
 from ..executor.harness import ExecutorHarness, RunResult
 from ..executor.standin import is_managed
-from .hooks_active import PROBE_PROMPT, CallCounter, LookupTracer, Watched, installed_since
+from .hooks_active import PROBE_PROMPT, CallCounter, installed_since
 from .hooks_active import check_hooks_active as hooks_active_report
 from .isolation import DEFAULT_TEMPLATE, CanaryPlan, run_isolation
+from .lookups import LookupTracer, Watched
 from .residue import Residue, Snapshot
 
 MARK: Final = "comfyruntime-injected-fault"

@@ -28,9 +28,9 @@ from ..executor.harness import ExecutorHarness, RecordingServer
 from ..executor.registry import NodeRegistry
 from ..plugin import CONTEXT_KEY, RUNTIME_KEY
 from .conformance import CHECKS, CheckFailed, CheckSkipped, ConformanceTarget, Subject
-from .hooks_active import (PROBE_PROMPT, HooksActiveReport, LookupTracer, Observation, Watched, check_hooks_active,
-                           module_of)
+from .hooks_active import PROBE_PROMPT, HooksActiveReport, check_hooks_active, module_of
 from .isolation import IsolationReport, ReadCapture, run_isolation
+from .lookups import LookupTracer, Observation, Watched
 from .residue import Residue, Snapshot, find_residue, restore, snapshot_comfyui
 
 TARGETS_KEY = pytest.StashKey[list[ConformanceTarget]]()

@@ -8,7 +8,8 @@ import sys
 import pytest
 from pydantic import BaseModel
 
-from pytest_comfyruntime.checks.hooks_active import CallCounter, LookupTracer, Watched, installed_since
+from pytest_comfyruntime.checks.hooks_active import CallCounter, installed_since
+from pytest_comfyruntime.checks.lookups import LookupTracer, Watched
 from pytest_comfyruntime.checks.isolation import CanaryPlan, _Planned, scan, walk
 from pytest_comfyruntime.nodes import TEST_NODE_CLASS_MAPPINGS
 from pytest_comfyruntime.nodes._png import write_png
