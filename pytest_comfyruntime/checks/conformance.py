@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict
 from ..capture._targets import TARGETS, describe, wraps_chain
 from ..executor.harness import ExecutorHarness, RunResult
 from ..executor.standin import is_managed
-from .hooks_active import PROBE_PROMPT, CallCounter, installed_since
+from .hooks_active import PROBE_PROMPT, CallCounter, installed_since, provider_label, providers_since
 from .hooks_active import check_hooks_active as hooks_active_report
 from .isolation import DEFAULT_TEMPLATE, CanaryPlan, run_isolation
 from .lookups import LookupTracer, Watched
@@ -296,20 +296,46 @@ def env_names(subject: Subject) -> set[str]:
 
 
 # -- the checks -------------------------------------------------------------------------------
-def _discover(subject: Subject, bench: Bench) -> list[str]:
-    """The names ``enable()`` patches on a clean ComfyUI (put back afterwards)."""
+@dataclass(frozen=True)
+class Found:
+    """What ``enable()`` does to a clean ComfyUI: the names it patches and the CacheProviders it
+    registers (ComfyUI of 2026)."""
+
+    patched: list[str]
+    providers: list[str]
+
+
+def hooks_held(bench: Bench) -> list[str]:
+    """What hooks hold in ComfyUI now: callables patched in and CacheProviders registered."""
+    return ([f"{i.where} ({describe(i.value)})" for i in installed_since(bench.snapshot)]
+            + [f"{provider_label(p)} (registered)" for p in providers_since(bench.snapshot)])
+
+
+def _discover(subject: Subject, bench: Bench) -> Found:
+    """What ``enable()`` patches and registers on a clean ComfyUI (put back afterwards)."""
     try:
         subject.enable(bench.execution)
         found = installed_since(bench.snapshot)
         installed = [i.where for i in found if not i.added]
+        providers = providers_since(bench.snapshot)
         subject.wrapper_modules |= {m for i in found if (m := getattr(getattr(i.value, "__func__", i.value),
                                                                     "__module__", None)) and not is_managed(m)}
+        subject.wrapper_modules |= {m for p in providers if not is_managed(m := type(p).__module__)}
+        labels = [provider_label(p) for p in providers]
     finally:
         subject.quiet_disable(bench.execution)
         bench.reset()
-    if not installed:
+    if not installed and not labels:
         raise CheckSkipped(f"enable() patched nothing on this executor ({bench.label}): see the hooks_active check")
-    return installed
+    return Found(installed, labels)
+
+
+def _patches(subject: Subject, bench: Bench, why: str) -> list[str]:
+    """The names ``enable()`` patches; CheckSkipped (saying ``why``) when it only registers CacheProviders."""
+    found = _discover(subject, bench)
+    if not found.patched:
+        raise CheckSkipped(f"the hooks are CacheProviders only ({', '.join(found.providers)}): {why}")
+    return found.patched
 
 
 def _run(bench: Bench, prompt: dict, prompt_id: str) -> RunResult:
@@ -347,7 +373,7 @@ def _import_afresh(subject: Subject, bench: Bench) -> list[str]:
         del sys.modules[n]
     try:
         importlib.import_module(name)
-        return [f"{i.where} ({describe(i.value)})" for i in installed_since(bench.snapshot)]
+        return hooks_held(bench)
     finally:
         for n in [n for n in sys.modules if mine(n)]:
             del sys.modules[n]
@@ -357,10 +383,15 @@ def _import_afresh(subject: Subject, bench: Bench) -> list[str]:
         bench.reset()
 
 
+def _held(items: list[str]) -> str:
+    verb = "registered" if all(i.endswith("(registered)") for i in items) else "patched"
+    return f"{verb} " + ", ".join(i.removesuffix(" (registered)") if verb == "registered" else i for i in items)
+
+
 def check_off_by_default(subject: Subject, bench: Bench) -> None:
     patched = _import_afresh(subject, bench)
     if patched:
-        raise CheckFailed(f"importing {subject.module.__name__} patched " + ", ".join(patched) +
+        raise CheckFailed(f"importing {subject.module.__name__} {_held(patched)}"
                           " without any opt-in: hooks must stay off until enabled")
     auto = subject.functions["auto"]
     if auto is None:
@@ -368,13 +399,13 @@ def check_off_by_default(subject: Subject, bench: Bench) -> None:
     hidden = {k: os.environ.pop(k) for k in env_names(subject) if k in os.environ}
     try:
         returned = call_hook(auto, bench.execution)
-        patched = [f"{i.where} ({describe(i.value)})" for i in installed_since(bench.snapshot)]
+        patched = hooks_held(bench)
     finally:
         os.environ.update(hidden)
         subject.quiet_disable(bench.execution)
     if patched:
         raise CheckFailed(f"{auto.__name__}() with no opt-in (its environment variables unset) returned {returned!r} "
-                          "and patched " + ", ".join(patched) + ": hooks must stay off until opted in")
+                          f"and {_held(patched)}: hooks must stay off until opted in")
 
 
 def _foreign(original: Any, is_async: bool) -> Any:
@@ -389,7 +420,8 @@ def _foreign(original: Any, is_async: bool) -> Any:
 
 
 def check_conflict_detection(subject: Subject, bench: Bench) -> None:
-    for where in _discover(subject, bench):
+    for where in _patches(subject, bench, "ComfyUI calls every registered provider in turn, there is nothing "
+                                          "to conflict over"):
         owner, _, attr = where.rpartition(".")
         holder = Watched().get(owner)
         current = vars(holder)[attr] if isinstance(holder, type) else getattr(holder, attr)
@@ -408,7 +440,7 @@ def check_conflict_detection(subject: Subject, bench: Bench) -> None:
 
 
 def check_exception_auto_disables(subject: Subject, bench: Bench) -> None:
-    _discover(subject, bench)
+    _patches(subject, bench, "ComfyUI itself catches and logs every exception a provider raises")
     prompt = poisoned(CanaryPlan(bench.nodes.NODE_CLASS_MAPPINGS, 4242).build(0, "fault", DEFAULT_TEMPLATE, branch=True)[0])
     originals = {t.current(bench.execution).__code__: t.name for t in TARGETS
                  if t.current(bench.execution) is not None and not t.is_async}
@@ -472,9 +504,11 @@ def check_idempotent(subject: Subject, bench: Bench) -> None:
     problems = []
     try:
         subject.enable(bench.execution)
-        once = bench.targets()
+        once, registered = bench.targets(), providers_since(bench.snapshot)
         subject.enable(bench.execution)
         twice = bench.targets()
+        problems += [f"a second enable() registered another CacheProvider, {provider_label(p)}: ComfyUI calls both"
+                     for p in providers_since(bench.snapshot) if not any(p is q for q in registered)]
         problems += [f"a second enable() replaced {n}: {describe(once[n])} -> {describe(twice[n])}" + (
             " (a second wrapper stacked on the first)" if once[n] in wraps_chain(twice[n]) else "")
             for n in once if twice[n] is not once[n]]
@@ -489,7 +523,7 @@ def check_idempotent(subject: Subject, bench: Bench) -> None:
                      for n in states[0] if states[1][n] is not states[0][n]]
         bench.reset()
         subject.enable(bench.execution)
-        if not installed_since(bench.snapshot):
+        if not hooks_held(bench):
             problems.append("enable() after disable() patched nothing: the hooks cannot be switched on again")
     finally:
         subject.quiet_disable(bench.execution)
@@ -507,7 +541,7 @@ def check_no_crosstalk(subject: Subject, bench: Bench) -> None:
         with captured_reports() as reports:
             report = run_isolation(bench.harness, subject.functions["read"], bench.nodes.NODE_CLASS_MAPPINGS,
                                    threads=threads, repeats=t.repeats, skip_reasons=skipped)
-        still = installed_since(bench.snapshot)
+        still = hooks_held(bench)
     finally:
         subject.quiet_disable(bench.execution)
     lines = [] if report.ok else [report.message()]

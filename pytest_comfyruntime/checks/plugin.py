@@ -116,11 +116,14 @@ class ComfyBench:
                                comfyui_version=self.backend.version)
 
     def left_behind(self) -> list[Residue]:
-        return [r for r in find_residue(self.snapshot, thread_grace_s=0) if r.kind in ("patched", "added", "removed")]
+        return [r for r in find_residue(self.snapshot, thread_grace_s=0)
+                if r.kind in ("patched", "added", "removed", "registered")]
 
     def reset(self) -> None:
-        """Puts ComfyUI's modules and classes back as they were (nodes and environment kept)."""
-        restore(Snapshot(modules=self.snapshot.modules, classes=self.snapshot.classes, environ=dict(os.environ)))
+        """Puts ComfyUI's modules, classes and CacheProvider registry back as they were (nodes and
+        environment kept)."""
+        restore(Snapshot(modules=self.snapshot.modules, classes=self.snapshot.classes, lists=self.snapshot.lists,
+                         environ=dict(os.environ)))
 
     def targets(self) -> dict[str, Any]:
         return {t.name: t.current(self.execution) for t in TARGETS}

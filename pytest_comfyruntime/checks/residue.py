@@ -28,8 +28,8 @@ _ENV_IGNORED = frozenset({"PYTEST_CURRENT_TEST"})
 
 @dataclass(frozen=True)
 class Residue:
-    """One thing left behind: ``kind`` is patched / added / removed / node / env / thread /
-    module / torch."""
+    """One thing left behind: ``kind`` is patched / added / removed / node / registered (a
+    CacheProvider) / env / thread / module / torch."""
 
     kind: str
     where: str

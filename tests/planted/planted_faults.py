@@ -1,8 +1,9 @@
-"""The planted faults: each is ``modules/good_hooks.py`` with exactly one thing broken.
+"""The planted faults: each is ``modules/good_hooks.py`` (or, for ``provider_*``, the CacheProvider
+extension ``modules/good_provider.py``) with exactly one thing broken.
 
-``source(name)`` builds a module from ``good_hooks.py``: its docstring, ``good_hooks`` renamed, and
-each ``(old, new)`` replacement applied where ``old`` occurs exactly once (a change to good_hooks.py
-that a fault depends on fails loudly instead of planting nothing). ``planted_missing_target`` is
+``source(name)`` builds a module from the good one: its docstring, the good module's name replaced,
+and each ``(old, new)`` replacement applied where ``old`` occurs exactly once (a change to the good
+module that a fault depends on fails loudly instead of planting nothing). ``planted_missing_target`` is
 a module of its own (``modules/planted_missing_target.py``).
 """
 from __future__ import annotations
@@ -179,15 +180,39 @@ import time
 }
 
 
+#: CacheProvider extensions (ComfyUI of 2026): ``modules/good_provider.py`` with one thing broken.
+PROVIDER_FAULTS: dict[str, tuple[str, list[tuple[str, str]]]] = {
+    "provider_import_time": ("Provider fault: registers its CacheProvider when imported.", [
+        ("def disable(execution=None):\n",
+         "enable()  # PLANTED FAULT: registers on import, without any opt-in\n\n\ndef disable(execution=None):\n"),
+    ]),
+    "provider_left_registered": ("Provider fault: disable() forgets to unregister the CacheProvider.", [
+        ("    for provider in providers:\n        cache_provider.unregister_cache_provider(provider)\n",
+         "    # PLANTED FAULT: the providers stay registered\n"),
+    ]),
+    "provider_new_each_enable": ("Provider fault: every enable() registers a new CacheProvider.", [
+        ("        if _registered:\n            return True\n",
+         "        # PLANTED FAULT: never looks whether one is registered already\n"),
+    ]),
+    "provider_keyed_by_class": ("Provider fault: the external cache is keyed by node class, not by cache key.", [
+        ("            return _store.get(context.cache_key_hash)\n",
+         "            return _store.get(context.class_type)  # PLANTED FAULT: every node of a class gets one output\n"),
+        ("            _store[context.cache_key_hash] = value\n",
+         "            _store[context.class_type] = value\n"),
+    ]),
+}
+
+
 def source(name: str) -> str:
-    """The text of a planted module (or of ``good_hooks`` / ``planted_missing_target`` as written)."""
-    if name not in FAULTS:
+    """The text of a planted module (or of a module in ``modules/`` as written)."""
+    if name not in FAULTS and name not in PROVIDER_FAULTS:
         return (MODULES / f"{name}.py").read_text()
-    good = (MODULES / "good_hooks.py").read_text()
-    doc, replacements = FAULTS[name]
-    text = f'"""{doc}"""' + good[good.index('"""', 3) + 3:].replace("good_hooks", name)
+    base = "good_provider" if name in PROVIDER_FAULTS else "good_hooks"
+    good = (MODULES / f"{base}.py").read_text()
+    doc, replacements = {**FAULTS, **PROVIDER_FAULTS}[name]
+    text = f'"""{doc}"""' + good[good.index('"""', 3) + 3:].replace(base, name)
     for old, new in replacements:
         if text.count(old) != 1:
-            raise AssertionError(f"planted fault {name}: {old!r} is not once in good_hooks.py any more")
+            raise AssertionError(f"planted fault {name}: {old!r} is not once in {base}.py any more")
         text = text.replace(old, new)
     return text

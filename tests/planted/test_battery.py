@@ -99,3 +99,57 @@ def test_well_behaved_modules_pass_every_check_with_8_threads_x_100_prompts(pyte
     reprec = pytester.inline_run("-p", "no:cacheprovider", "--comfyruntime-conformance", module, *backend_args)
     found = outcomes(reprec)
     assert {name: o for name, (o, _) in found.items()} == dict.fromkeys(CHECKS, "passed"), found
+
+
+# CacheProvider extensions (ComfyUI of 2026, so the mock of era D only): module -> (failing check, fragments)
+PROVIDER_PLANTED = {
+    "provider_import_time": ("off_by_default", [
+        "importing provider_import_time registered CacheProvider provider_import_time.SharedCache without any "
+        "opt-in: hooks must stay off until enabled",
+    ]),
+    "provider_left_registered": ("teardown_restores_originals", [
+        "after disable(), the originals are not back:",
+        "comfy_execution.cache_provider (registered CacheProviders): left registered: "
+        "provider_left_registered.SharedCache instance",
+    ]),
+    "provider_new_each_enable": ("idempotent", [
+        "a second enable() registered another CacheProvider, CacheProvider provider_new_each_enable.SharedCache: "
+        "ComfyUI calls both",
+    ]),
+    "provider_keyed_by_class": ("no_crosstalk", [
+        "cross-talk or exceptions with 2 threads x 10 prompts (no get_session to read captures: ComfyUI's results only)",
+        "wrong result", "ComfyUI's output of node",
+    ]),
+}
+#: Nothing to conflict over, and ComfyUI itself swallows a provider's exceptions.
+PROVIDER_SKIPS = {"conflict_detection": "ComfyUI calls every registered provider in turn",
+                  "exception_auto_disables": "ComfyUI itself catches and logs every exception a provider raises"}
+
+
+def _provider_battery(pytester: pytest.Pytester, planted, module: str) -> dict[str, tuple[str, str]]:
+    planted(module)
+    pytester.makeini("[pytest]\ncomfyruntime_era = D\n")
+    return outcomes(pytester.inline_run("-p", "no:cacheprovider", "--comfyruntime-conformance",
+                                        f"{module}:threads=2,repeats=10"))
+
+
+def test_a_well_behaved_cache_provider_passes_every_check_that_applies(pytester: pytest.Pytester, planted) -> None:
+    found = _provider_battery(pytester, planted, "good_provider")
+    assert {name: o for name, (o, _) in found.items()} == {
+        check: "skipped" if check in PROVIDER_SKIPS else "passed" for check in CHECKS}, found
+    for check, why in PROVIDER_SKIPS.items():
+        assert "the hooks are CacheProviders only (CacheProvider good_provider.SharedCache)" in found[check][1]
+        assert why in found[check][1]
+
+
+@pytest.mark.parametrize("module", sorted(PROVIDER_PLANTED))
+def test_the_right_check_catches_the_planted_provider_fault(pytester: pytest.Pytester, planted, module) -> None:
+    failing, fragments = PROVIDER_PLANTED[module]
+    found = _provider_battery(pytester, planted, module)
+    assert found[failing][0] == "failed", (failing, found[failing])
+    for fragment in fragments:
+        assert fragment in found[failing][1], f"{fragment!r} not in:\n{found[failing][1]}"
+    # registering on import also answers the battery's own enable() with nothing new to register
+    also = {"hooks_active"} if module == "provider_import_time" else set()
+    for check in set(CHECKS) - {failing} - also:
+        assert found[check][0] == ("skipped" if check in PROVIDER_SKIPS else "passed"), (check, found[check])
