@@ -20,8 +20,13 @@ from .eras import MANAGED_TOP_LEVEL, Era
 MOCK_ROOT = Path(__file__).with_name("mock_root")
 
 
+_MANAGED_PREFIXES = tuple(f"{top}." for top in MANAGED_TOP_LEVEL)
+
+
 def is_managed(name: str) -> bool:
-    return name.split(".", 1)[0] in MANAGED_TOP_LEVEL
+    """A ComfyUI module name (``execution``, ``comfy.utils``, ...): called for every entry of
+    ``sys.modules`` whenever a stand-in is swapped, so it is kept cheap."""
+    return name in MANAGED_TOP_LEVEL or name.startswith(_MANAGED_PREFIXES)
 
 
 #: Folders under mock_root/ whose name differs from the module they hold, so that nothing in this
@@ -38,6 +43,7 @@ class EraFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def __init__(self, era: Era) -> None:
         self.era = era
         self.dirs = [MOCK_ROOT / overlay for overlay in era.overlays]
+        self.loaded: dict[str, None] = {}  # names of the modules this finder executed, in import order
 
     def _locate(self, name: str) -> tuple[Path, bool] | None:
         rel = _folder_of(name)
@@ -72,6 +78,7 @@ class EraFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         namespace = module.__dict__
         namespace["__comfyruntime_era__"] = self.era.key
         namespace["__comfyruntime_include__"] = lambda name: _include(name, namespace)
+        self.loaded[module.__name__] = None
         _run_source(Path(module.__spec__.origin), namespace)
 
 
@@ -132,8 +139,9 @@ class StandIn:
 
     def modules(self) -> dict[str, ModuleType]:
         """The stand-in modules loaded so far, by name."""
-        return {name: mod for name, mod in sys.modules.items()
-                if is_managed(name) and getattr(mod, "__comfyruntime_era__", None) == self.era.key}
+        found = {name: sys.modules.get(name) for name in self._finder.loaded}
+        return {name: mod for name, mod in found.items()
+                if mod is not None and getattr(mod, "__comfyruntime_era__", None) == self.era.key}
 
     def import_core(self, base_dir: str | None = None) -> ModuleType:
         """Imports ``execution`` and the modules extensions touch; points folder_paths at ``base_dir``."""
