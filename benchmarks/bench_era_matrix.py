@@ -72,8 +72,8 @@ def era_load_s(era: str) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5, help="rounds (default 5)")
-    parser.add_argument("--tests", type=int, default=50, help="tests in the suite (default 50)")
+    parser.add_argument("--repeat", type=int, default=7, help="rounds (default 7)")
+    parser.add_argument("--tests", type=int, default=200, help="tests in the suite (default 200)")
     args = parser.parse_args()
     runs = {name: [] for name in ("fixed", *ERAS, "all")}
     with tempfile.TemporaryDirectory(prefix="comfyruntime-matrix-") as tmp:
