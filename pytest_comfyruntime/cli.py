@@ -17,6 +17,7 @@ from pathlib import Path
 from .executor.eras import ERAS, resolve_era
 
 _RESULT = re.compile(r"^(?P<test>\S+::\S+)\s+(?P<outcome>PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)")
+_SKIP = re.compile(r"^SKIPPED \[(?P<count>\d+)\] \S+: (?P<reason>.*)$")  # pytest -rs summary lines
 
 
 def _default_example() -> Path:
@@ -31,13 +32,18 @@ def run_demo(path: Path, eras: list[str], out=sys.stdout) -> int:
     failed = 0
     for key in eras:
         era = ERAS[key]
-        cmd = [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", f"--comfyruntime-era={key}"]
+        cmd = [sys.executable, "-m", "pytest", "-v", "-rs", "-p", "no:cacheprovider", f"--comfyruntime-era={key}"]
         proc = subprocess.run(cmd, cwd=path, capture_output=True, text=True)
         results = [m.groupdict() for m in map(_RESULT.match, proc.stdout.splitlines()) if m]
         summary = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "no output"
         print(f"== ComfyUI era {era.label} ({era.comfyui_versions}) on the mock: {summary.strip('= ')}", file=out)
         for r in results:
             print(f"   {r['outcome']:<7} {r['test']}", file=out)
+        skips: dict[str, int] = {}
+        for m in filter(None, map(_SKIP.match, proc.stdout.splitlines())):
+            skips[m["reason"]] = skips.get(m["reason"], 0) + int(m["count"])
+        for reason, count in skips.items():
+            print(f"   skipped ({count}): {reason}", file=out)
         if proc.returncode != 0:
             failed += 1
             print(proc.stdout[-4000:], proc.stderr[-2000:], sep="\n", file=out)

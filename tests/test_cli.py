@@ -33,3 +33,16 @@ def test_demo_reports_each_era_and_fails_when_a_test_fails(tmp_path):
     assert proc.returncode == 1
     assert "FAILED  tests/test_ext.py::test_only_c" in proc.stdout
     assert "1 of 4 era runs passed" in proc.stdout
+
+
+def test_demo_says_why_tests_were_skipped(tmp_path):
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_ext.py").write_text(
+        "import pytest\n\n"
+        "@pytest.mark.comfyui(era='D')\ndef test_2026(comfy_executor):\n    assert comfy_executor.era == 'D'\n"
+        "@pytest.mark.comfyui(era='D')\ndef test_2026_too(comfy_executor):\n    assert comfy_executor.era == 'D'\n")
+    proc = subprocess.run([sys.executable, "-m", "pytest_comfyruntime.cli", "demo", str(tmp_path), "--era", "B"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout
+    assert "SKIPPED tests/test_ext.py::test_2026\n" in proc.stdout
+    assert "   skipped (2): needs ComfyUI era D, this is era B (mock backend)" in proc.stdout
