@@ -1,5 +1,5 @@
-"""The planted faults: each is ``modules/good_hooks.py`` (or, for ``provider_*``, the CacheProvider
-extension ``modules/good_provider.py``) with exactly one thing broken.
+"""The planted faults: each is ``modules/good_hooks.py`` (or, for ``provider_*``, the example
+extension's CacheProvider module, planted as ``good_provider``) with exactly one thing broken.
 
 ``source(name)`` builds a module from the good one: its docstring, the good module's name replaced,
 and each ``(old, new)`` replacement applied where ``old`` occurs exactly once (a change to the good
@@ -180,14 +180,18 @@ import time
 }
 
 
-#: CacheProvider extensions (ComfyUI of 2026): ``modules/good_provider.py`` with one thing broken.
+#: The CacheProvider extension (ComfyUI of 2026) the provider faults are built from: the example
+#: extension's own, planted as ``good_provider``.
+GOOD_PROVIDER = MODULES.parents[2] / "examples" / "comfy_meta_ext" / "comfy_meta_ext" / "shared_cache.py"
+
+#: ``good_provider`` with one thing broken.
 PROVIDER_FAULTS: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "provider_import_time": ("Provider fault: registers its CacheProvider when imported.", [
-        ("def disable(execution=None):\n",
-         "enable()  # PLANTED FAULT: registers on import, without any opt-in\n\n\ndef disable(execution=None):\n"),
+        ("def disable() -> None:\n",
+         "enable()  # PLANTED FAULT: registers on import, without any opt-in\n\n\ndef disable() -> None:\n"),
     ]),
     "provider_left_registered": ("Provider fault: disable() forgets to unregister the CacheProvider.", [
-        ("    for provider in providers:\n        cache_provider.unregister_cache_provider(provider)\n",
+        ("    for provider in providers:\n        if api is not None:\n            api.unregister_cache_provider(provider)\n",
          "    # PLANTED FAULT: the providers stay registered\n"),
     ]),
     "provider_new_each_enable": ("Provider fault: every enable() registers a new CacheProvider.", [
@@ -195,20 +199,22 @@ PROVIDER_FAULTS: dict[str, tuple[str, list[tuple[str, str]]]] = {
          "        # PLANTED FAULT: never looks whether one is registered already\n"),
     ]),
     "provider_keyed_by_class": ("Provider fault: the external cache is keyed by node class, not by cache key.", [
-        ("            return _store.get(context.cache_key_hash)\n",
-         "            return _store.get(context.class_type)  # PLANTED FAULT: every node of a class gets one output\n"),
-        ("            _store[context.cache_key_hash] = value\n",
-         "            _store[context.class_type] = value\n"),
+        ("                return _store.get(context.cache_key_hash)\n",
+         "                return _store.get(context.class_type)  # PLANTED FAULT: every node of a class gets one output\n"),
+        ("                _store[context.cache_key_hash] = value\n",
+         "                _store[context.class_type] = value\n"),
     ]),
 }
 
 
 def source(name: str) -> str:
     """The text of a planted module (or of a module in ``modules/`` as written)."""
+    if name == "good_provider":
+        return GOOD_PROVIDER.read_text()
     if name not in FAULTS and name not in PROVIDER_FAULTS:
         return (MODULES / f"{name}.py").read_text()
     base = "good_provider" if name in PROVIDER_FAULTS else "good_hooks"
-    good = (MODULES / f"{base}.py").read_text()
+    good = source(base) if base == "good_provider" else (MODULES / f"{base}.py").read_text()
     doc, replacements = {**FAULTS, **PROVIDER_FAULTS}[name]
     text = f'"""{doc}"""' + good[good.index('"""', 3) + 3:].replace(base, name)
     for old, new in replacements:

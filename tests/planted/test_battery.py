@@ -104,17 +104,17 @@ def test_well_behaved_modules_pass_every_check_with_8_threads_x_100_prompts(pyte
 # CacheProvider extensions (ComfyUI of 2026, so the mock of era D only): module -> (failing check, fragments)
 PROVIDER_PLANTED = {
     "provider_import_time": ("off_by_default", [
-        "importing provider_import_time registered CacheProvider provider_import_time.SharedCache without any "
-        "opt-in: hooks must stay off until enabled",
+        "importing provider_import_time registered CacheProvider provider_import_time.enable.<locals>.SharedCache "
+        "without any opt-in: hooks must stay off until enabled",
     ]),
     "provider_left_registered": ("teardown_restores_originals", [
         "after disable(), the originals are not back:",
         "comfy_execution.cache_provider (registered CacheProviders): left registered: "
-        "provider_left_registered.SharedCache instance",
+        "provider_left_registered.enable.<locals>.SharedCache instance",
     ]),
     "provider_new_each_enable": ("idempotent", [
-        "a second enable() registered another CacheProvider, CacheProvider provider_new_each_enable.SharedCache: "
-        "ComfyUI calls both",
+        "a second enable() registered another CacheProvider, CacheProvider "
+        "provider_new_each_enable.enable.<locals>.SharedCache: ComfyUI calls both",
     ]),
     "provider_keyed_by_class": ("no_crosstalk", [
         "cross-talk or exceptions with 2 threads x 10 prompts (no get_session to read captures: ComfyUI's results only)",
@@ -133,12 +133,12 @@ def _provider_battery(pytester: pytest.Pytester, planted, module: str) -> dict[s
                                         f"{module}:threads=2,repeats=10"))
 
 
-def test_a_well_behaved_cache_provider_passes_every_check_that_applies(pytester: pytest.Pytester, planted) -> None:
+def test_the_example_cache_provider_passes_every_check_that_applies(pytester: pytest.Pytester, planted) -> None:
     found = _provider_battery(pytester, planted, "good_provider")
     assert {name: o for name, (o, _) in found.items()} == {
         check: "skipped" if check in PROVIDER_SKIPS else "passed" for check in CHECKS}, found
     for check, why in PROVIDER_SKIPS.items():
-        assert "the hooks are CacheProviders only (CacheProvider good_provider.SharedCache)" in found[check][1]
+        assert "the hooks are CacheProviders only (CacheProvider good_provider.enable.<locals>.SharedCache)" in found[check][1]
         assert why in found[check][1]
 
 
