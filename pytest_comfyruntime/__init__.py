@@ -9,6 +9,7 @@ from .checks.residue import Residue
 from .config import ConfigError, Settings
 from .executor.eras import ERAS, Era
 from .executor.harness import ExecutorHarness, Message, PromptValidationError, ProviderCall, RunResult
+from .executor.hook_breaker import HookBrokenWarning
 from .executor.registry import NodeRegistry
 from .executor.standin import StandIn
 from .workflows import WorkflowError, load_workflow, validate_workflow
@@ -18,6 +19,7 @@ __all__ = [
     "ERAS",
     "Era",
     "ExecutorHarness",
+    "HookBrokenWarning",
     "Message",
     "NodeRegistry",
     "PromptValidationError",

@@ -14,11 +14,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .checks.residue import Residue, Snapshot, find_residue, restore, snapshot_comfyui
+from .checks.residue import Residue, Snapshot, find_residue, originals_of, restore, snapshot_comfyui
 from .config import ConfigError, Settings, import_callable
 from .executor.backends import MockBackend, RealBackend
 from .executor.eras import ERAS, Era
 from .executor.harness import ExecutorHarness
+from .executor.hook_breaker import HookBreaker
 from .executor.real import load_real_comfyui
 from .executor.registry import NodeRegistry
 
@@ -44,13 +45,15 @@ class TestContext:
     snapshot: Snapshot
     backend: str = "mock"
     comfyui_version: str | None = None
+    #: Eras C and D: the functions ComfyUI puts back on purpose, saved before the hooks were enabled.
+    hook_breaker: HookBreaker | None = None
     _undo: list[Callable[[], None]] = field(default_factory=list)
     _after_check: list[Callable[[], None]] = field(default_factory=list)
     _closed: bool = False
 
     def harness(self) -> ExecutorHarness:
         return ExecutorHarness(self.execution, self.server, backend=self.backend, era=self.era.key,
-                               comfyui_version=self.comfyui_version)
+                               comfyui_version=self.comfyui_version, hook_breaker=self.hook_breaker or False)
 
     def close(self) -> None:
         """Disables hooks and unregisters nodes (the extension's undo runs first)."""
@@ -153,6 +156,10 @@ class ComfyRuntime:
             for fn in enable:
                 fn(execution)
             self.hooks.enable(execution=execution)
+            # main.py restores HOOK_BREAK right after custom nodes load: the hooks just did.
+            ctx.hook_breaker = HookBreaker.save(chosen.era.key, originals_of(snapshot))
+            if ctx.hook_breaker is not None:
+                ctx.hook_breaker.restore("right after custom nodes loaded (the hooks were just enabled)")
         except BaseException:
             try:
                 ctx.close()

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ..capture._targets import TARGETS, describe, wraps_chain
 from ..executor.harness import ExecutorHarness, RunResult
+from ..executor.hook_breaker import HookBreaker
 from ..executor.standin import is_managed
 from .hooks_active import PROBE_PROMPT, CallCounter, installed_since, provider_label, providers_since
 from .hooks_active import check_hooks_active as hooks_active_report
@@ -146,6 +147,7 @@ class Bench(Protocol):
     nodes: ModuleType
     snapshot: Snapshot
     label: str
+    hook_breaker: HookBreaker | None
 
     def harness(self, own_server: bool = False) -> ExecutorHarness: ...
     def left_behind(self) -> list[Residue]: ...
@@ -350,7 +352,8 @@ def check_hooks_active(subject: Subject, bench: Bench) -> None:
             returned = subject.enable(bench.execution)
         report = hooks_active_report(bench.snapshot, lambda: _run(bench, PROBE_PROMPT, "conformance-probe"),
                                      backend=bench.backend.name, era=bench.backend.era.key,
-                                     observation=tracer.observation, hook_modules=[subject.module.__name__])
+                                     observation=tracer.observation, hook_modules=[subject.module.__name__],
+                                     broken=bench.hook_breaker.broken if bench.hook_breaker is not None else ())
     finally:
         subject.quiet_disable(bench.execution)
     entry = f"{subject.module.__name__}:{subject.functions['enable'].__name__}"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import inspect
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import CodeType, FrameType
 from typing import Any, Final
@@ -161,9 +161,11 @@ PROBE_PROMPT: Final = {
 
 
 def check_hooks_active(snapshot: Snapshot, run_probe: Callable[[], Any], *, backend: str, era: str,
-                       observation: Observation | None = None, hook_modules: Iterable[str] = ()) -> HooksActiveReport:
+                       observation: Observation | None = None, hook_modules: Iterable[str] = (),
+                       broken: Sequence[Any] = ()) -> HooksActiveReport:
     """Diffs against ``snapshot``, runs ``run_probe()`` counting calls into what was installed,
-    and collects every reason the hooks are not active."""
+    and collects every reason the hooks are not active. ``broken``: the patches ComfyUI's hook
+    breaker undid (a live list: what the probe prompt undoes counts too)."""
     watched = Watched()
     observation = observation or Observation(watched=False)
     if not observation.watched:
@@ -195,6 +197,7 @@ def check_hooks_active(snapshot: Snapshot, run_probe: Callable[[], Any], *, back
     added = [i.where for i in installed if i.added]
     for where in added:
         problems.append(f"installed {where}, a name this executor does not have: ComfyUI never calls it")
+    problems += [str(b) for b in broken]
     return HooksActiveReport(backend=backend, era=era, installed=[i.where for i in installed],
                              providers=[provider_label(p) for p in providers], added=added,
                              calls=counter.calls, observation=observation, problems=problems)

@@ -25,13 +25,14 @@ from pydantic import ValidationError
 
 from ..capture._targets import TARGETS
 from ..executor.harness import ExecutorHarness, RecordingServer
+from ..executor.hook_breaker import HookBreaker
 from ..executor.registry import NodeRegistry
 from ..plugin import CONTEXT_KEY, RUNTIME_KEY
 from .conformance import CHECKS, CheckFailed, CheckSkipped, ConformanceTarget, Subject
 from .hooks_active import PROBE_PROMPT, HooksActiveReport, check_hooks_active, module_of
 from .isolation import IsolationReport, ReadCapture, run_isolation
 from .lookups import LookupTracer, Observation, Watched
-from .residue import Residue, Snapshot, find_residue, restore, snapshot_comfyui
+from .residue import Residue, Snapshot, find_residue, originals_of, restore, snapshot_comfyui
 
 TARGETS_KEY = pytest.StashKey[list[ConformanceTarget]]()
 OBSERVATION_KEY = pytest.StashKey[Observation]()
@@ -99,6 +100,7 @@ class ComfyBench:
         try:
             self.execution, self.nodes, self.server = backend.load()
             self.snapshot = snapshot_comfyui(backend.watched(), self.nodes, display_names=False)
+            self.hook_breaker = HookBreaker.save(backend.era.key, originals_of(self.snapshot))
             backend.point_folders(tmp_dir)
             self.registry = NodeRegistry(self.nodes)
             self.registry.add_all(dict(TEST_NODE_CLASS_MAPPINGS), dict(TEST_NODE_DISPLAY_NAME_MAPPINGS))
@@ -113,7 +115,7 @@ class ComfyBench:
     def harness(self, own_server: bool = False) -> ExecutorHarness:
         return ExecutorHarness(self.execution, RecordingServer() if own_server else self.server,
                                backend=self.backend.name, era=self.backend.era.key,
-                               comfyui_version=self.backend.version)
+                               comfyui_version=self.backend.version, hook_breaker=self.hook_breaker or False)
 
     def left_behind(self) -> list[Residue]:
         return [r for r in find_residue(self.snapshot, thread_grace_s=0)
@@ -271,7 +273,8 @@ class RuntimeChecks:
         report = check_hooks_active(
             ctx.snapshot, lambda: ctx.harness().run(prompt or PROBE_PROMPT, prompt_id="comfyruntime-hooks-active"),
             backend=ctx.backend, era=ctx.era.key, observation=self._observation,
-            hook_modules=[*self._hook_modules, *hook_modules])
+            hook_modules=[*self._hook_modules, *hook_modules],
+            broken=ctx.hook_breaker.broken if ctx.hook_breaker is not None else ())
         if not report.ok:
             pytest.fail(report.message(), pytrace=False)
         return report

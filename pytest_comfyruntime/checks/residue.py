@@ -90,6 +90,11 @@ def take_snapshot(modules: Iterable[ModuleType], *, registries: dict[str, dict] 
     return snap
 
 
+def originals_of(snap: Snapshot) -> dict[str, dict[str, Any]]:
+    """Each watched module's namespace as it was when ``snap`` was taken, by module name."""
+    return {name: before for name, (_module, before) in snap.modules.items()}
+
+
 #: The CacheProvider registry of ComfyUI of 2026, as named in the snapshot's lists.
 PROVIDER_REGISTRY = "comfy_execution.cache_provider (registered CacheProviders)"
 

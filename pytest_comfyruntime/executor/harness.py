@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+from .hook_breaker import HookBreaker
+
 DEFAULT_CLIENT_ID = "comfyruntime"
 #: Eras whose server awaits validate_prompt(prompt_id, prompt, targets) and queues 6-tuples.
 _ASYNC_ERAS = ("C", "D")
@@ -165,17 +167,21 @@ class ExecutorHarness:
 
     ``executor`` is the raw ``PromptExecutor``; ``backend`` is ``"mock"`` or ``"real"``; ``era`` is
     ``"A"`` to ``"D"``; ``comfyui_version`` is the version string (``None`` when unknown).
+    ``hook_breaker``: in eras C and D, ``main.py``'s worker puts ``comfy.model_management.cast_to``
+    back after prompts (:mod:`.hook_breaker`); True saves the functions as they are now, an
+    instance brings its own saved originals and clock, False leaves them alone.
     """
 
     def __init__(self, execution: ModuleType, server: Any, *, backend: str = "mock",
                  era: str | None = None, comfyui_version: str | None = None,
-                 client_id: str | None = DEFAULT_CLIENT_ID) -> None:
+                 client_id: str | None = DEFAULT_CLIENT_ID, hook_breaker: HookBreaker | bool = True) -> None:
         self.execution = execution
         self.server = server
         self.backend = backend
         self.era = era or detect_era(execution)
         self.comfyui_version = comfyui_version
         self.client_id = client_id
+        self.hook_breaker = HookBreaker.save(self.era) if hook_breaker is True else hook_breaker or None
         self.executor = make_executor(execution, server, self.era)
         self.queue = execution.PromptQueue(server)
         self._numbers = itertools.count()
@@ -252,6 +258,8 @@ class ExecutorHarness:
             self.queue.task_done(item_id, history_result, status=status)
         if self.server.client_id is not None:
             self.server.send_sync("executing", {"node": None, "prompt_id": prompt_id}, self.server.client_id)
+        if self.hook_breaker is not None:
+            self.hook_breaker.after_prompt(prompt_id)
         messages = [Message(*m) for m in self.server._sent[start:]]
         history = self.queue.get_history(prompt_id)[prompt_id]
         provider_calls, unfinished = record.since() if record is not None else (None, None)
