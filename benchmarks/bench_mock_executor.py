@@ -46,8 +46,9 @@ def chain(i: int, n: int = 100) -> dict:
     return prompt
 
 
-def measure(fn, batch: int, repeat: int) -> tuple[float, float, float]:
-    fn(0)  # warm up
+def batch_means(fn, batch: int, repeat: int) -> list[float]:
+    """Microseconds per call of ``fn(i)`` (``i`` counting up), one mean per batch, after a warm-up."""
+    fn(0)
     means = []
     counter = 1
     for _ in range(repeat):
@@ -56,6 +57,11 @@ def measure(fn, batch: int, repeat: int) -> tuple[float, float, float]:
             fn(counter)
             counter += 1
         means.append((time.perf_counter() - start) / batch * 1e6)
+    return means
+
+
+def measure(fn, batch: int, repeat: int) -> tuple[float, float, float]:
+    means = batch_means(fn, batch, repeat)
     return statistics.median(means), min(means), max(means)
 
 

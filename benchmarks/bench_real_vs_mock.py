@@ -22,19 +22,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench_mock_executor import batch_means  # noqa: E402  (benchmarks/ is this script's folder)
+
 WORKFLOWS = ("four_node", "switch", "chain_100", "failing")
-
-
-def _batches(fn, batch: int, repeat: int) -> list[float]:
-    fn(0)
-    means, counter = [], 1
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(batch):
-            fn(counter)
-            counter += 1
-        means.append((time.perf_counter() - start) / batch * 1e6)
-    return means
 
 
 def _vary(prompt: dict, i: int) -> dict:
@@ -73,7 +63,7 @@ def one_era(era: str, root: str, repeat: int) -> dict:
                 ctx = runtime.open_test(Path(tempfile.mkdtemp()), TEST_NODE_CLASS_MAPPINGS, backend=backend)
                 try:
                     executor = ctx.harness().executor
-                    samples[backend] += _batches(
+                    samples[backend] += batch_means(
                         lambda i: executor.execute(variants[i % 64], "bench", {}, target), batch, 1)
                 finally:
                     ctx.close()
@@ -87,7 +77,7 @@ def one_era(era: str, root: str, repeat: int) -> dict:
             ctx = runtime.open_test(Path(tempfile.mkdtemp()), TEST_NODE_CLASS_MAPPINGS, backend=backend)
             ctx.close()
             ctx.check()
-        report["per_test_ms"][backend] = statistics.median(_batches(cycle, 20, repeat)) / 1000
+        report["per_test_ms"][backend] = statistics.median(batch_means(cycle, 20, repeat)) / 1000
     runtime.stop()
     return report
 

@@ -307,10 +307,26 @@ class Found:
     providers: list[str]
 
 
-def hooks_held(bench: Bench) -> list[str]:
-    """What hooks hold in ComfyUI now: callables patched in and CacheProviders registered."""
-    return ([f"{i.where} ({describe(i.value)})" for i in installed_since(bench.snapshot)]
-            + [f"{provider_label(p)} (registered)" for p in providers_since(bench.snapshot)])
+@dataclass(frozen=True)
+class Held:
+    """What hooks hold in ComfyUI now: callables patched in (``where (wrapper)``) and
+    CacheProviders registered; false when nothing; ``str`` is the phrase the checks report."""
+
+    patched: list[str]
+    registered: list[str]
+
+    def __bool__(self) -> bool:
+        return bool(self.patched or self.registered)
+
+    def __str__(self) -> str:
+        if not self.patched:
+            return "registered " + ", ".join(self.registered)
+        return "patched " + ", ".join([*self.patched, *(f"{p} (registered)" for p in self.registered)])
+
+
+def hooks_held(bench: Bench) -> Held:
+    return Held([f"{i.where} ({describe(i.value)})" for i in installed_since(bench.snapshot)],
+                [provider_label(p) for p in providers_since(bench.snapshot)])
 
 
 def _discover(subject: Subject, bench: Bench) -> Found:
@@ -363,7 +379,7 @@ def check_hooks_active(subject: Subject, bench: Bench) -> None:
         raise CheckFailed(report.message())
 
 
-def _import_afresh(subject: Subject, bench: Bench) -> list[str]:
+def _import_afresh(subject: Subject, bench: Bench) -> Held:
     """What importing the hook module anew patches (the module objects in use are put back)."""
     import importlib
 
@@ -386,15 +402,10 @@ def _import_afresh(subject: Subject, bench: Bench) -> list[str]:
         bench.reset()
 
 
-def _held(items: list[str]) -> str:
-    verb = "registered" if all(i.endswith("(registered)") for i in items) else "patched"
-    return f"{verb} " + ", ".join(i.removesuffix(" (registered)") if verb == "registered" else i for i in items)
-
-
 def check_off_by_default(subject: Subject, bench: Bench) -> None:
     patched = _import_afresh(subject, bench)
     if patched:
-        raise CheckFailed(f"importing {subject.module.__name__} {_held(patched)}"
+        raise CheckFailed(f"importing {subject.module.__name__} {patched}"
                           " without any opt-in: hooks must stay off until enabled")
     auto = subject.functions["auto"]
     if auto is None:
@@ -408,7 +419,7 @@ def check_off_by_default(subject: Subject, bench: Bench) -> None:
         subject.quiet_disable(bench.execution)
     if patched:
         raise CheckFailed(f"{auto.__name__}() with no opt-in (its environment variables unset) returned {returned!r} "
-                          f"and {_held(patched)}: hooks must stay off until opted in")
+                          f"and {patched}: hooks must stay off until opted in")
 
 
 def _foreign(original: Any, is_async: bool) -> Any:

@@ -74,10 +74,11 @@ class HookBreaker:
 
         undone = []
         for where, (module, value) in self.saved.items():
-            current = getattr(module, where.rpartition(".")[2], _ABSENT)
+            attr = where.rpartition(".")[2]
+            current = getattr(module, attr, _ABSENT)
             if current is not value:
                 undone.append(Broken(where, describe(current), when))
-                setattr(module, where.rpartition(".")[2], value)
+                setattr(module, attr, value)
         for broken in undone:
             warnings.warn(HookBrokenWarning(str(broken)), stacklevel=3)
         self.broken += undone
