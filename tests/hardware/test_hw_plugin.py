@@ -301,8 +301,9 @@ def pytest_sessionfinish(session):
 '''
 
 
-def test_no_hardware_test_no_torch(pytester: pytest.Pytester) -> None:
+def test_no_hardware_test_no_torch(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     """A real (not simulated) session without hardware tests never imports torch; its header says so."""
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)  # when this suite itself runs under xdist
     pytester.makeconftest(CHECK_TORCH)
     pytester.makepyfile("def test_x(): pass")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
