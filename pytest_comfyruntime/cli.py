@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .executor.eras import ERAS, resolve_era
+from .executor.eras import ERAS, resolve_eras
 
 _RESULT = re.compile(r"^(?P<test>\S+::\S+)\s+(?P<outcome>PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)")
 _SKIP = re.compile(r"^SKIPPED \[(?P<count>\d+)\] \S+: (?P<reason>.*)$")  # pytest -rs summary lines
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="run an extension's tests on every mock ComfyUI era")
     demo.add_argument("path", nargs="?", type=Path, default=None,
                       help="extension folder (default: ./examples/comfy_meta_ext)")
-    demo.add_argument("--era", default="all", help="A, B, C or all (default all)")
+    demo.add_argument("--era", default="all", help="A, B, C, D, a comma-separated list, or all (default all)")
     caps = sub.add_parser("capabilities", help="print this runner's hardware capabilities")
     caps.add_argument("--json", action="store_true", help="print the Capabilities model as JSON")
     caps.add_argument("--simulate", metavar="SPEC", default=None,
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(str(exc))
     if args.command == "demo":
         try:
-            eras = sorted(ERAS) if args.era == "all" else [resolve_era(args.era).key]
+            eras = list(resolve_eras(args.era))
         except ValueError as exc:
             parser.error(str(exc))
         return run_demo((args.path or _default_example()).resolve(), eras)

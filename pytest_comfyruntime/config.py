@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from .executor.eras import DEFAULT_ERA, ERAS, resolve_era
+from .executor.eras import DEFAULT_ERA, resolve_eras
 
 
 class ConfigError(Exception):
@@ -38,16 +38,7 @@ class Settings(BaseModel):
     @field_validator("eras", mode="before")
     @classmethod
     def _known_eras(cls, value: Any) -> tuple[str, ...]:
-        if isinstance(value, str):
-            value = list(ERAS) if value.strip().lower() == "all" else [v for v in value.split(",") if v.strip()]
-        keys: list[str] = []
-        for item in value:
-            key = resolve_era(item).key
-            if key not in keys:
-                keys.append(key)
-        if not keys:
-            raise ValueError("no era given")
-        return tuple(keys)
+        return resolve_eras(value)
 
     @property
     def era(self) -> str:

@@ -24,7 +24,7 @@ CONTEXT_KEY = pytest.StashKey[TestContext]()
 
 _INI: tuple[tuple[str, str, str, Any], ...] = (
     ("comfyruntime_executor", "string", "Backend: mock, real or both (default mock).", None),
-    ("comfyruntime_era", "string", "Era(s) of the mock ComfyUI: one of A, B, C, a comma-separated list, or all.", None),
+    ("comfyruntime_era", "string", "Era(s) of the mock ComfyUI: one of A, B, C, D (default), a comma-separated list, or all.", None),
     ("comfyruntime_comfyui_root", "string", "Path to a ComfyUI checkout (the real backend).", None),
     ("comfyruntime_hooks", "linelist", "'module:function' called with the execution module to enable hooks.", []),
     ("comfyruntime_unhooks", "linelist", "'module:function' called with the execution module to disable them.", []),
@@ -43,7 +43,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--comfyruntime-executor", dest="comfyruntime_executor", default=None,
                     choices=("mock", "real", "both"), help="backend for the executor fixtures (default: mock)")
     group.addoption("--comfyruntime-era", dest="comfyruntime_era", default=None,
-                    help="ComfyUI era(s) of the mock: A (2024-recursive), B (2024-sync), C (2025-async), a comma-separated list, or all (each test runs once per era)")
+                    help="ComfyUI era(s) of the mock: A (2024-recursive), B (2024-sync), C (2025-async), D (2026, the default), a comma-separated list, or all (each test runs once per era)")
     group.addoption("--comfyui-root", dest="comfyui_root", default=None,
                     help="path to a ComfyUI checkout for the real backend (env COMFYUI_ROOT)")
     for name, kind, help_text, default in _INI:
@@ -88,7 +88,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[RUNTIME_KEY] = runtime
     config.addinivalue_line("markers", "comfyui(min_version=None, era=None): run only on a ComfyUI of at "
-                            "least min_version and/or of the given era(s) (A, B, C); skip elsewhere, saying why")
+                            "least min_version and/or of the given era(s) (A, B, C, D); skip elsewhere, saying why")
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

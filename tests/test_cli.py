@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from pytest_comfyruntime.cli import main
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "comfy_meta_ext"
@@ -21,6 +23,13 @@ def test_demo_unknown_era_is_a_usage_error(capsys):
     except SystemExit as exc:
         assert exc.code == 2
     assert "unknown ComfyUI era 'Z'" in capsys.readouterr().err
+
+
+def test_demo_era_list_names_the_unknown_one(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", "--era", "A,D,Z"])
+    assert exc.value.code == 2
+    assert "unknown ComfyUI era 'Z'; choose one of A (" in capsys.readouterr().err
 
 
 def test_demo_reports_each_era_and_fails_when_a_test_fails(tmp_path):
@@ -41,8 +50,10 @@ def test_demo_says_why_tests_were_skipped(tmp_path):
         "import pytest\n\n"
         "@pytest.mark.comfyui(era='D')\ndef test_2026(comfy_executor):\n    assert comfy_executor.era == 'D'\n"
         "@pytest.mark.comfyui(era='D')\ndef test_2026_too(comfy_executor):\n    assert comfy_executor.era == 'D'\n")
-    proc = subprocess.run([sys.executable, "-m", "pytest_comfyruntime.cli", "demo", str(tmp_path), "--era", "B"],
+    proc = subprocess.run([sys.executable, "-m", "pytest_comfyruntime.cli", "demo", str(tmp_path), "--era", "b,2026"],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout
+    assert "2 of 2 era runs passed" in proc.stdout
+    assert proc.stdout.index("== ComfyUI era B") < proc.stdout.index("== ComfyUI era D")  # in the order given
     assert "SKIPPED tests/test_ext.py::test_2026\n" in proc.stdout
     assert "   skipped (2): needs ComfyUI era D, this is era B (mock backend)" in proc.stdout

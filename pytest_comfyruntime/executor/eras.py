@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Final
 
 
@@ -56,6 +57,21 @@ def resolve_era(value: str) -> Era:
         choices = ", ".join(f"{e.key} ({e.name})" for e in ERAS.values())
         raise ValueError(f"unknown ComfyUI era {value!r}; choose one of {choices}")
     return ERAS[key]
+
+
+def resolve_eras(value: str | Iterable[str]) -> tuple[str, ...]:
+    """``"all"``, ``"A,C"`` or ``["a", "2026"]`` -> the era keys in the order given, each once;
+    ValueError naming the first unknown one (or saying that none was given)."""
+    if isinstance(value, str):
+        value = list(ERAS) if value.strip().lower() == "all" else [v for v in value.split(",") if v.strip()]
+    keys: list[str] = []
+    for item in value:
+        key = resolve_era(item).key
+        if key not in keys:
+            keys.append(key)
+    if not keys:
+        raise ValueError("no era given")
+    return tuple(keys)
 
 
 def version_tuple(version: str) -> tuple[int, ...]:
