@@ -1,0 +1,90 @@
+"""The README's quick start, run as written: its pyproject.toml and tests/test_hooks.py blocks are
+read out of README.md (so an edit there that stops working fails here), with a small ``my_ext``
+written the way metadata savers are, on every era of the mock."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+# The extension the README's example imports: a prefix wrapper on PromptExecutor.execute that
+# remembers the prompt, and one on get_input_data (``unique_id`` is its third parameter in every
+# era) that records which node ComfyUI is about to run.
+MY_EXT_HOOKS = '''
+import functools
+
+_sessions = {}
+_current = []
+_originals = {}
+
+
+def get_session(prompt_id):
+    return _sessions[prompt_id]
+
+
+def enable(execution):
+    if _originals:
+        return
+    _originals["execute"] = execute = execution.PromptExecutor.execute
+    _originals["get_input_data"] = get_input_data = execution.get_input_data
+
+    @functools.wraps(execute)
+    def execute_wrapper(self, prompt, prompt_id, *args, **kwargs):
+        _sessions[prompt_id] = {"order": []}
+        _current.append(prompt_id)
+        try:
+            return execute(self, prompt, prompt_id, *args, **kwargs)
+        finally:
+            _current.pop()
+
+    @functools.wraps(get_input_data)
+    def get_input_data_wrapper(inputs, class_def, unique_id, *args, **kwargs):
+        if _current:
+            _sessions[_current[-1]]["order"].append(unique_id)
+        return get_input_data(inputs, class_def, unique_id, *args, **kwargs)
+
+    execution.PromptExecutor.execute = execute_wrapper
+    execution.get_input_data = get_input_data_wrapper
+
+
+def disable(execution):
+    if not _originals:
+        return
+    execution.PromptExecutor.execute = _originals.pop("execute")
+    execution.get_input_data = _originals.pop("get_input_data")
+    _originals.clear()
+'''
+
+
+def readme_block(language: str, first_line: str) -> str:
+    """The README's fenced ``language`` block whose first line is ``first_line``."""
+    for body in re.findall(rf"^```{language}\n(.*?)^```", README.read_text(encoding="utf-8"), re.M | re.S):
+        if body.splitlines()[0].strip() == first_line:
+            return body
+    raise AssertionError(f"README.md has no ```{language} block starting with {first_line!r}")
+
+
+def test_the_quick_start_runs_as_written_on_every_era(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".toml", pyproject=readme_block("toml", "# pyproject.toml of the extension"))
+    pytester.mkpydir("my_ext").joinpath("hooks.py").write_text(MY_EXT_HOOKS)
+    pytester.mkdir("tests").joinpath("test_hooks.py").write_text(readme_block("python", "# tests/test_hooks.py"))
+    pytester.syspathinsert()
+    result = pytester.runpytest("-p", "no:cacheprovider", "-v", "--comfyruntime-era=all", "tests")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["*test_capture?mock-A? PASSED*", "*test_capture?mock-D? PASSED*"])
+
+
+def test_the_quick_start_fails_when_the_hook_records_nothing(pytester: pytest.Pytester) -> None:
+    """The example's assertion is not vacuous: a hook that never records fails it on every era."""
+    pytester.makefile(".toml", pyproject=readme_block("toml", "# pyproject.toml of the extension"))
+    broken = MY_EXT_HOOKS.replace('_sessions[_current[-1]]["order"].append(unique_id)', "pass")
+    assert broken != MY_EXT_HOOKS
+    pytester.mkpydir("my_ext").joinpath("hooks.py").write_text(broken)
+    pytester.mkdir("tests").joinpath("test_hooks.py").write_text(readme_block("python", "# tests/test_hooks.py"))
+    pytester.syspathinsert()
+    result = pytester.runpytest("-p", "no:cacheprovider", "--comfyruntime-era=all", "tests")
+    result.assert_outcomes(failed=4)
+    result.stdout.fnmatch_lines(["*assert [] == *"])
