@@ -12,12 +12,15 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 # The extension the README's example imports: a prefix wrapper on PromptExecutor.execute that
 # remembers the prompt, and one on get_input_data (``unique_id`` is its third parameter in every
-# era) that records which node ComfyUI is about to run.
+# era) that records which node ComfyUI is about to run. The running prompt is a context variable:
+# a module-level "current prompt" mixes prompts run concurrently, which the README's isolation
+# test catches (it did, on eras C and D, when this helper first kept a plain list).
 MY_EXT_HOOKS = '''
+import contextvars
 import functools
 
 _sessions = {}
-_current = []
+_current = contextvars.ContextVar("my_ext_prompt", default=None)
 _originals = {}
 
 
@@ -34,16 +37,16 @@ def enable(execution):
     @functools.wraps(execute)
     def execute_wrapper(self, prompt, prompt_id, *args, **kwargs):
         _sessions[prompt_id] = {"order": []}
-        _current.append(prompt_id)
+        token = _current.set(prompt_id)
         try:
             return execute(self, prompt, prompt_id, *args, **kwargs)
         finally:
-            _current.pop()
+            _current.reset(token)
 
     @functools.wraps(get_input_data)
     def get_input_data_wrapper(inputs, class_def, unique_id, *args, **kwargs):
-        if _current:
-            _sessions[_current[-1]]["order"].append(unique_id)
+        if _current.get() is not None:
+            _sessions[_current.get()]["order"].append(unique_id)
         return get_input_data(inputs, class_def, unique_id, *args, **kwargs)
 
     execution.PromptExecutor.execute = execute_wrapper
@@ -70,17 +73,21 @@ def readme_block(language: str, first_line: str) -> str:
 def test_the_quick_start_runs_as_written_on_every_era(pytester: pytest.Pytester) -> None:
     pytester.makefile(".toml", pyproject=readme_block("toml", "# pyproject.toml of the extension"))
     pytester.mkpydir("my_ext").joinpath("hooks.py").write_text(MY_EXT_HOOKS)
-    pytester.mkdir("tests").joinpath("test_hooks.py").write_text(readme_block("python", "# tests/test_hooks.py"))
+    tests = pytester.mkdir("tests")
+    tests.joinpath("test_hooks.py").write_text(readme_block("python", "# tests/test_hooks.py"))
+    tests.joinpath("test_isolation.py").write_text(readme_block(
+        "python", "# tests/test_isolation.py of an extension (with the comfyruntime_hooks / _unhooks ini lines)"))
     pytester.syspathinsert()
     result = pytester.runpytest("-p", "no:cacheprovider", "-v", "--comfyruntime-era=all", "tests")
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=12)
     result.stdout.fnmatch_lines(["*test_capture?mock-A? PASSED*", "*test_capture?mock-D? PASSED*"])
+    result.stdout.fnmatch_lines(["*test_hooks_are_active?mock-D? PASSED*", "*test_sessions_do_not_leak?mock-D? PASSED*"])
 
 
 def test_the_quick_start_fails_when_the_hook_records_nothing(pytester: pytest.Pytester) -> None:
     """The example's assertion is not vacuous: a hook that never records fails it on every era."""
     pytester.makefile(".toml", pyproject=readme_block("toml", "# pyproject.toml of the extension"))
-    broken = MY_EXT_HOOKS.replace('_sessions[_current[-1]]["order"].append(unique_id)', "pass")
+    broken = MY_EXT_HOOKS.replace('_sessions[_current.get()]["order"].append(unique_id)', "pass")
     assert broken != MY_EXT_HOOKS
     pytester.mkpydir("my_ext").joinpath("hooks.py").write_text(broken)
     pytester.mkdir("tests").joinpath("test_hooks.py").write_text(readme_block("python", "# tests/test_hooks.py"))
