@@ -6,9 +6,11 @@ Every prompt gets canaries nobody else has: its own node ids (``<salt><prompt:5>
 alternating a full graph and one that lacks two of its nodes (stale state), then two prompts in
 the same millisecond (``time.time`` held still, as on a fast machine), (b) on one executor
 with runs and reads interleaved, each prompt read only after the next one ran, and (c)
-concurrently on N executors in N threads. Whatever ``read_capture(prompt_id)`` returns (a dict,
-a pydantic model, a dataclass, text, or paths of files the extension wrote, PNG text chunks
-included) is searched for canaries: one of another prompt is a leak, none of its own means its
+concurrently on N executors in N threads, each thread yielding the interpreter whenever ComfyUI
+announces a node (so prompts of several threads are inside the hooks at once even on the eras
+whose prompts never wait). Whatever ``read_capture(prompt_id)`` returns (a dict, a pydantic
+model, a dataclass, text, or paths of files the extension wrote, PNG text chunks included) is
+searched for canaries: one of another prompt is a leak, none of its own means its
 data is missing. Each problem names the prompt, the field and the prompt the value came from.
 """
 from __future__ import annotations
@@ -310,6 +312,21 @@ def _same_millisecond() -> Iterator[None]:
         time.time, time.time_ns = saved  # type: ignore[assignment]
 
 
+def _yield_on_messages(server: Any) -> None:
+    """Makes a mode (c) thread give up the interpreter whenever ComfyUI announces the next node
+    (``executing``), so prompts of several threads are inside the hooks at once at node
+    boundaries. Without it a thread keeps the GIL for 5 ms, longer than a whole prompt of eras A
+    and B on the mock (a few hundred microseconds), and a module-level "current prompt" in the
+    hooks went unseen there. ``server`` is the thread's own, made for this check."""
+    send = server.send_sync
+
+    def send_sync(event: Any, *args: Any, **kwargs: Any) -> Any:
+        if event == "executing":
+            time.sleep(0)
+        return send(event, *args, **kwargs)
+    server.send_sync = send_sync
+
+
 def _progress_race(failure: Any) -> bool:
     """ComfyUI's own race, not the hook's: ``comfy_execution.progress.global_progress_registry``
     is process-wide (eras C, D), so with executors in several threads one iterates its ``nodes``
@@ -444,6 +461,8 @@ def run_isolation(make_harness: HarnessFactory, read_capture: ReadCapture | None
         batches = [_plans(plan, templates, "c", start + t * repeats, repeats, stale=False, label=f"{label}, thread {t + 1}")
                    for t in range(threads)]
         harnesses = [make_harness(True) for _ in range(threads)]
+        for h in harnesses:
+            _yield_on_messages(h.server)
         barrier = threading.Barrier(threads)
 
         def work(t: int) -> None:

@@ -122,6 +122,26 @@ _last: dict = {"prompt_id": None, "inputs": {}, "order": []}  # PLANTED FAULT: o
         return {**_last, "inputs": dict(_last["inputs"]), "order": list(_last["order"])}
 '''),
     ]),
+    "planted_current_prompt": ('Planted fault: the running prompt in a module global, not a context variable.', [
+        ('''_current: contextvars.ContextVar = contextvars.ContextVar(''',
+         '''
+
+class _Global:  # PLANTED FAULT: one "current prompt" for every thread, like a module global
+    value = None
+
+    def set(self, value):
+        previous, self.value = self.value, value
+        return previous
+
+    def get(self):
+        return self.value
+
+    def reset(self, previous):
+        self.value = previous
+
+
+_current = _Global()  # instead of contextvars.ContextVar('''),
+    ]),
     "planted_leaky_unhook": ('Planted fault: an unhook that leaves the get_input_data wrapper behind.', [
         ('''        module.PromptExecutor.execute = _originals.pop("execute")
         module.get_input_data = _originals.pop("get_input_data")

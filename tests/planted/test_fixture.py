@@ -152,6 +152,29 @@ def test_it(comfyruntime):
     result.stdout.fnmatch_lines([f"*{f}*" for f in fragments])
 
 
+def test_isolation_assertion_catches_a_module_level_current_prompt_on_every_era(pytester: pytest.Pytester,
+                                                                              planted) -> None:
+    """Only prompts running at the same time show it (mode c); the threads yield at every node,
+    so it is caught on eras A and B too, whose prompts never wait (before, it passed there)."""
+    planted("planted_current_prompt")
+    ini(pytester, "planted_current_prompt:enable", "planted_current_prompt:disable")
+    pytester.makepyfile('''
+import planted_current_prompt
+
+def test_it(comfyruntime):
+    comfyruntime.assert_session_isolation(planted_current_prompt.get_session, threads=4, repeats=8)
+''')
+    result = pytester.runpytest("-p", "no:cacheprovider", "--comfyruntime-era=all")
+    result.assert_outcomes(failed=4)
+    text = result.stdout.str()
+    for era in "ABCD":
+        assert f"test_it[mock-{era}]" in text
+    assert text.count("session isolation broken (principle: per-prompt isolation)") == 4
+    assert "(mode a:" not in text and "(mode b:" not in text  # one prompt at a time is fine
+    result.stdout.fnmatch_lines(["*(mode c: concurrently on 4 executors in 4 threads, thread *): field ?'inputs'?*"
+                                 "which came from prompt 'iso-c-*"])
+
+
 FILE_WRITER = '''
 import json, threading
 from pathlib import Path
