@@ -198,14 +198,22 @@ def test_next_is_clean():
      "*thread 'straggler': still running*"),
     ("import sys, types\n    sys.modules['execution'] = types.ModuleType('execution')",
      "*sys.modules['execution']: swapped*"),
+    ("import threading\n    def timing_profiler(frame, event, arg): pass\n    threading.setprofile(timing_profiler)",
+     "*[interpreter] threading.setprofile (new threads): None -> test_residue_kinds.test_it.<locals>.timing_profiler*"),
 ])
 def test_residue_kinds(pytester: pytest.Pytester, body: str, expected: str) -> None:
     pytester.makepyfile(f'''
 def test_it(comfy_execution_module):
     {body}
 ''')
+    pytester.makepyfile(test_later='''
+import threading
+
+def test_later(comfy_execution_module):  # everything was put back after test_it
+    assert threading.getprofile() is None
+''')
     result = pytester.runpytest("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=1, errors=1)
+    result.assert_outcomes(passed=2, errors=1)
     assert expected.strip("*") in result.stdout.str()
 
 

@@ -104,3 +104,46 @@ def test_environment_is_restored(monkeypatch):
     assert {r.where for r in find_residue(snap)} == {"os.environ['COMFYRUNTIME_NEW']", "os.environ['COMFYRUNTIME_KEEP']"}
     restore(snap)
     assert "COMFYRUNTIME_NEW" not in os.environ and os.environ["COMFYRUNTIME_KEEP"] == "1"
+
+
+def test_interpreter_hooks_left_on_are_named_and_put_back():
+    import asyncio
+
+    class Policy(asyncio.DefaultEventLoopPolicy):
+        pass
+
+    def profiler(frame, event, arg):
+        return None
+
+    saved_profile, saved_interval = sys.getprofile(), sys.getswitchinterval()
+    saved_policy = asyncio.events._event_loop_policy
+    snap = take_snapshot([])
+    try:
+        sys.setprofile(profiler)
+        threading.setprofile(profiler)
+        sys.setswitchinterval(0.0001)
+        changed = sys.getswitchinterval()  # as the interpreter stores it (9.99...e-05)
+        asyncio.set_event_loop_policy(Policy())
+        found = {r.where: r.detail for r in find_residue(snap, thread_grace_s=0)}
+    finally:
+        restore(snap)
+    assert set(found) == {"sys.setprofile (this thread)", "threading.setprofile (new threads)",
+                          "sys.setswitchinterval", "asyncio event loop policy"}
+    assert found["sys.setprofile (this thread)"].endswith(
+        "-> test_residue.test_interpreter_hooks_left_on_are_named_and_put_back.<locals>.profiler")
+    assert found["sys.setswitchinterval"] == f"{saved_interval!r} -> {changed!r}"
+    assert "test_interpreter_hooks_left_on_are_named_and_put_back.<locals>.Policy instance" in \
+        found["asyncio event loop policy"]
+    assert sys.getprofile() is saved_profile and threading.getprofile() is None
+    assert sys.getswitchinterval() == saved_interval and asyncio.events._event_loop_policy is saved_policy
+    assert find_residue(snap, thread_grace_s=0) == []
+
+
+def test_asyncio_creating_its_default_policy_is_not_residue(monkeypatch):
+    import asyncio
+
+    monkeypatch.setattr(asyncio.events, "_event_loop_policy", None)
+    snap = take_snapshot([])
+    asyncio.run(asyncio.sleep(0))  # what ComfyUI's execute does on eras C and D: creates the default policy
+    assert type(asyncio.events._event_loop_policy) is asyncio.DefaultEventLoopPolicy
+    assert find_residue(snap, thread_grace_s=0) == []

@@ -3,12 +3,14 @@
 A :class:`Snapshot` records, before the extension's hooks are enabled: every watched module's
 attributes, the attributes of every class those modules define (``PromptExecutor``, the cache
 classes, ...), the node registry, which module objects ``sys.modules`` holds under ComfyUI's
-names, the environment, the live threads and, where torch is already imported, its
-process-wide switches. :func:`find_residue` compares a later state with it; :func:`restore`
+names, the environment, the live threads, the interpreter's process-wide hooks (profile and
+trace functions, the thread switch interval, asyncio's event loop policy) and, where torch is
+already imported, its process-wide switches. :func:`find_residue` compares a later state with it; :func:`restore`
 puts it back. Module state that ComfyUI itself changes while running (a non-callable value
 replaced, such as the progress registry or the interrupt flag) is restored without complaint;
 a function, class or method left replaced, an attribute added, a node left registered, an
-environment variable changed, a thread left running or a swapped module is residue.
+environment variable changed, a profiler or tracer left installed, a thread left running or a
+swapped module is residue.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -29,7 +31,7 @@ _ENV_IGNORED = frozenset({"PYTEST_CURRENT_TEST"})
 @dataclass(frozen=True)
 class Residue:
     """One thing left behind: ``kind`` is patched / added / removed / node / registered (a
-    CacheProvider) / env / thread / module / torch."""
+    CacheProvider) / env / interpreter / thread / module / torch."""
 
     kind: str
     where: str
@@ -67,6 +69,7 @@ class Snapshot:
     sys_modules: dict[str, ModuleType] = field(default_factory=dict)
     environ: dict[str, str] = field(default_factory=dict)
     threads: frozenset[int] = frozenset()
+    interpreter: dict[str, Any] = field(default_factory=dict)  # empty: not recorded
     torch: dict[str, Any] | None = None
 
 
@@ -86,6 +89,7 @@ def take_snapshot(modules: Iterable[ModuleType], *, registries: dict[str, dict] 
     snap.sys_modules = {n: sys.modules[n] for n in sys_module_names if n in sys.modules}
     snap.environ = dict(os.environ)
     snap.threads = frozenset(t.ident for t in threading.enumerate() if t.ident is not None)
+    snap.interpreter = _interpreter_state()
     snap.torch = _torch_state()
     return snap
 
@@ -172,6 +176,8 @@ def find_residue(snap: Snapshot, *, thread_grace_s: float = 1.0) -> list[Residue
         if os.environ.get(key) != snap.environ.get(key):
             found.append(Residue("env", f"os.environ[{key!r}]",
                                  f"{snap.environ.get(key)!r} -> {os.environ.get(key)!r}"))
+    found += [Residue("interpreter", key, f"{describe(before)} -> {describe(now)}")
+              for key, (before, now) in _interpreter_changes(snap.interpreter).items()]
     found += _leftover_threads(snap.threads, thread_grace_s)
     if snap.torch is not None:
         now = _torch_state() or {}
@@ -221,8 +227,54 @@ def restore(snap: Snapshot) -> None:
     for key, value in snap.environ.items():
         if key not in _ENV_IGNORED and os.environ.get(key) != value:
             os.environ[key] = value
+    for key, (before, _now) in _interpreter_changes(snap.interpreter).items():
+        _INTERPRETER[key][1](before)
     if snap.torch is not None:
         _set_torch_state(snap.torch)
+
+
+def _loop_policy() -> Any:
+    events = sys.modules.get("asyncio.events")  # read without creating one (or importing asyncio)
+    return getattr(events, "_event_loop_policy", None)
+
+
+def _set_loop_policy(policy: Any) -> None:
+    events = sys.modules.get("asyncio.events")
+    if events is not None:
+        events._event_loop_policy = policy
+
+
+#: What an execution hook (a profiler, a tracer, an asyncio tweak) can leave on for the whole
+#: process: name -> (read it, put it back).
+_INTERPRETER: dict[str, tuple[Callable[[], Any], Callable[[Any], None]]] = {
+    "sys.setprofile (this thread)": (sys.getprofile, sys.setprofile),
+    "sys.settrace (this thread)": (sys.gettrace, sys.settrace),
+    "threading.setprofile (new threads)": (threading.getprofile, threading.setprofile),
+    "threading.settrace (new threads)": (threading.gettrace, threading.settrace),
+    "sys.setswitchinterval": (sys.getswitchinterval, sys.setswitchinterval),
+    "asyncio event loop policy": (_loop_policy, _set_loop_policy),
+}
+
+
+def _interpreter_state() -> dict[str, Any]:
+    return {key: get() for key, (get, _set) in _INTERPRETER.items()}
+
+
+def _interpreter_changes(before: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    changes = {}
+    for key, old in before.items():
+        now = _INTERPRETER[key][0]()
+        if now is old or now == old:
+            continue
+        if key == "asyncio event loop policy" and old is None and _is_default_policy(now):
+            continue  # asyncio creates its default policy on first use (ComfyUI's asyncio.run)
+        changes[key] = (old, now)
+    return changes
+
+
+def _is_default_policy(policy: Any) -> bool:
+    asyncio = sys.modules.get("asyncio")
+    return asyncio is not None and type(policy) is asyncio.DefaultEventLoopPolicy
 
 
 def _torch_state() -> dict[str, Any] | None:
