@@ -119,13 +119,13 @@ class ComfyBench:
 
     def left_behind(self) -> list[Residue]:
         return [r for r in find_residue(self.snapshot, thread_grace_s=0)
-                if r.kind in ("patched", "added", "removed", "registered")]
+                if r.kind in ("patched", "added", "removed", "registered", "interpreter")]
 
     def reset(self) -> None:
-        """Puts ComfyUI's modules, classes and CacheProvider registry back as they were (nodes and
-        environment kept)."""
+        """Puts ComfyUI's modules, classes, CacheProvider registry and the interpreter's hooks back
+        as they were (nodes and environment kept)."""
         restore(Snapshot(modules=self.snapshot.modules, classes=self.snapshot.classes, lists=self.snapshot.lists,
-                         environ=dict(os.environ)))
+                         environ=dict(os.environ), interpreter=self.snapshot.interpreter))
 
     def targets(self) -> dict[str, Any]:
         return {t.name: t.current(self.execution) for t in TARGETS}

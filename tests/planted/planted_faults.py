@@ -75,6 +75,17 @@ enable()  # PLANTED FAULT: patches ComfyUI on import, without any opt-in
 
 '''),
     ]),
+    "extra_profiler_left_on": ('Extra fault (teardown): enable() starts a profiler for new threads that disable() leaves on.', [
+        ('''def enable(module=execution):
+''',
+         '''def _node_timer(frame, event, arg):
+    return None
+
+
+def enable(module=execution):
+    threading.setprofile(_node_timer)  # PLANTED FAULT: disable() never calls threading.setprofile(None)
+'''),
+    ]),
     "extra_no_conflict_check": ('Extra fault (conflict detection): wraps whatever is installed.', [
         ('''        execute, get_input_data = module.PromptExecutor.execute, module.get_input_data
         if not (_pristine(execute, "PromptExecutor.execute") and _pristine(get_input_data, "get_input_data")):

@@ -57,6 +57,10 @@ PLANTED = {
         "with another extension's wrapper already on", "and still patched",
         "it must refuse, say why and touch nothing",
     ], ()),
+    "extra_profiler_left_on": ("teardown_restores_originals", [
+        "after disable(), the originals are not back:",
+        "threading.setprofile (new threads): None -> extra_profiler_left_on._node_timer",
+    ], ()),
     "extra_double_wrap": ("idempotent", [
         "a second enable() replaced PromptExecutor.execute", "(a second wrapper stacked on the first)",
     ], ()),
