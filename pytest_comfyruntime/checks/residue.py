@@ -3,14 +3,14 @@
 A :class:`Snapshot` records, before the extension's hooks are enabled: every watched module's
 attributes, the attributes of every class those modules define (``PromptExecutor``, the cache
 classes, ...), the node registry, which module objects ``sys.modules`` holds under ComfyUI's
-names, the environment, the live threads, the interpreter's process-wide hooks (profile and
-trace functions, the thread switch interval, asyncio's event loop policy) and, where torch is
-already imported, its process-wide switches. :func:`find_residue` compares a later state with it; :func:`restore`
-puts it back. Module state that ComfyUI itself changes while running (a non-callable value
-replaced, such as the progress registry or the interrupt flag) is restored without complaint;
-a function, class or method left replaced, an attribute added, a node left registered, an
-environment variable changed, a profiler or tracer left installed, a thread left running or a
-swapped module is residue.
+names, the environment, the live threads, the interpreter's process-wide hooks (profile and trace
+functions, the thread switch interval, asyncio's event loop policy) and, where torch is already
+imported, its process-wide switches. :func:`find_residue` compares a later state with it;
+:func:`restore` puts it back. Module state that ComfyUI itself changes while running (a
+non-callable value replaced, such as the progress registry or the interrupt flag) is restored
+without complaint; a function, class or method left replaced, an attribute added, a node left
+registered, an environment variable changed, a profiler or tracer left installed, a thread left
+running or a swapped module is residue.
 """
 from __future__ import annotations
 
