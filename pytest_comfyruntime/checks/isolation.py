@@ -312,7 +312,7 @@ def _same_millisecond() -> Iterator[None]:
         time.time, time.time_ns = saved  # type: ignore[assignment]
 
 
-def _yield_on_messages(server: Any) -> None:
+def _yield_at_each_node(server: Any) -> None:
     """Makes a mode (c) thread give up the interpreter whenever ComfyUI announces the next node
     (``executing``), so prompts of several threads are inside the hooks at once at node
     boundaries. Without it a thread keeps the GIL for 5 ms, longer than a whole prompt of eras A
@@ -462,7 +462,7 @@ def run_isolation(make_harness: HarnessFactory, read_capture: ReadCapture | None
                    for t in range(threads)]
         harnesses = [make_harness(True) for _ in range(threads)]
         for h in harnesses:
-            _yield_on_messages(h.server)
+            _yield_at_each_node(h.server)
         barrier = threading.Barrier(threads)
 
         def work(t: int) -> None:
