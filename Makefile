@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 REAL   := $(VENV)/.real-comfyui-installed
 ERAS   := A B C
 
-.PHONY: test demo bench bench-real bench-hardware comfyui-roots clean
+.PHONY: test lint demo bench bench-real bench-hardware comfyui-roots clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,12 @@ $(REAL): $(STAMP) requirements/real-comfyui.txt
 comfyui-roots: $(STAMP)
 	$(PY) scripts/fetch_comfyui.py --era all
 
-test: $(STAMP) $(REAL) comfyui-roots
+# ruff (pyproject's [tool.ruff]) and mypy --strict on the package (the mock's sources excluded).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check
+	$(VENV)/bin/mypy
+
+test: $(STAMP) $(REAL) comfyui-roots lint
 	$(PY) -m coverage erase
 	$(PY) -m coverage run -m pytest -p no:cacheprovider
 	@for era in $(ERAS); do \

@@ -64,7 +64,8 @@ def one_era(era: str, root: str, repeat: int) -> dict:
                 try:
                     executor = ctx.harness().executor
                     samples[backend] += batch_means(
-                        lambda i: executor.execute(variants[i % 64], "bench", {}, target), batch, 1)
+                        lambda i, executor=executor, variants=variants, target=target:
+                        executor.execute(variants[i % 64], "bench", {}, target), batch, 1)
                 finally:
                     ctx.close()
                     ctx.check()
@@ -98,7 +99,7 @@ def main() -> int:
                               capture_output=True, text=True, check=True).stdout.strip()
         proc = subprocess.run([sys.executable, __file__, "--one", era, root, "--repeat", str(args.repeat)],
                               capture_output=True, text=True)
-        line = next((l for l in proc.stdout.splitlines() if l.startswith("REPORT ")), None)
+        line = next((out for out in proc.stdout.splitlines() if out.startswith("REPORT ")), None)
         if line is None:
             print(f"era {era}: failed\n{proc.stderr[-3000:]}")
             return 1

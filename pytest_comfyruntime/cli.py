@@ -1,10 +1,13 @@
-"""The ``comfyruntime`` command: ``comfyruntime demo [PATH] [--era ERA|all]`` and
-``comfyruntime capabilities [--json] [--simulate SPEC]``.
+"""The ``comfyruntime`` command: ``comfyruntime demo [PATH] [--era ERA|all]``,
+``comfyruntime capabilities [--json] [--simulate SPEC]``, ``comfyruntime eras files ERA`` and
+``comfyruntime eras diff ERA ERA``.
 
 ``demo`` runs an extension's own test suite (by default the repository's
 ``examples/comfy_meta_ext``) once per mock ComfyUI era, exactly as its author would run it
 (``python -m pytest`` in its folder), and prints what was checked on each era. The exit code
-is 0 only if every run passed.
+is 0 only if every run passed. ``eras files`` lists the file each mock module of an era runs
+(``module  ->  folder/path.py``, relative to ``mock_root/``); ``eras diff`` prints the unified diff
+between two eras' files.
 """
 from __future__ import annotations
 
@@ -13,8 +16,9 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import TextIO
 
-from .executor.eras import ERAS, resolve_eras
+from .executor.eras import ERAS, resolve_era, resolve_eras
 
 _RESULT = re.compile(r"^(?P<test>\S+::\S+)\s+(?P<outcome>PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)")
 _SKIP = re.compile(r"^SKIPPED \[(?P<count>\d+)\] \S+: (?P<reason>.*)$")  # pytest -rs summary lines
@@ -24,7 +28,7 @@ def _default_example() -> Path:
     return Path.cwd() / "examples" / "comfy_meta_ext"
 
 
-def run_demo(path: Path, eras: list[str], out=sys.stdout) -> int:
+def run_demo(path: Path, eras: list[str], out: TextIO = sys.stdout) -> int:
     if not (path / "pyproject.toml").is_file() and not (path / "tests").is_dir():
         print(f"comfyruntime demo: {path} is not an extension folder (no pyproject.toml or tests/); "
               "fix: pass the folder of an extension that has its own tests", file=sys.stderr)
@@ -51,7 +55,7 @@ def run_demo(path: Path, eras: list[str], out=sys.stdout) -> int:
     return 0 if failed == 0 else 1
 
 
-def run_capabilities(as_json: bool, simulate: str | None, out=None) -> int:
+def run_capabilities(as_json: bool, simulate: str | None, out: TextIO | None = None) -> int:
     """Prints this runner's hardware capabilities (imports torch if installed), or a simulated spec's."""
     from .hardware import get_capabilities, parse_hardware_spec, select_safe_dtype
 
@@ -79,7 +83,26 @@ def main(argv: list[str] | None = None) -> int:
     caps.add_argument("--json", action="store_true", help="print the Capabilities model as JSON")
     caps.add_argument("--simulate", metavar="SPEC", default=None,
                       help="print a simulated spec's capabilities instead, e.g. cuda:sm_80:24GB:bf16")
+    eras = sub.add_parser("eras", help="show the mock's files of an era, or the diff between two eras")
+    eras_sub = eras.add_subparsers(dest="eras_command", required=True)
+    eras_files = eras_sub.add_parser("files", help="list the file each mock module of an era runs")
+    eras_files.add_argument("era", help="A, B, C, D or an alias (recursive, sync, async, 2026, ...)")
+    eras_diff = eras_sub.add_parser("diff", help="print the unified diff between two eras' mock files")
+    eras_diff.add_argument("old", help="the era to diff from, e.g. C")
+    eras_diff.add_argument("new", help="the era to diff to, e.g. D")
     args = parser.parse_args(argv)
+    if args.command == "eras":
+        from .executor.era_files import diff_eras, format_era_files
+
+        command = eras_files if args.eras_command == "files" else eras_diff
+        try:
+            chosen = [resolve_era(value) for value in
+                      ([args.era] if args.eras_command == "files" else [args.old, args.new])]
+        except ValueError as exc:
+            command.error(str(exc))
+        text = format_era_files(chosen[0]) if args.eras_command == "files" else diff_eras(chosen[0], chosen[1])
+        sys.stdout.write(text)
+        return 0
     if args.command == "capabilities":
         from .hardware import HardwareSpecError
 
@@ -89,10 +112,10 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(str(exc))
     if args.command == "demo":
         try:
-            eras = list(resolve_eras(args.era))
+            chosen_eras = list(resolve_eras(args.era))
         except ValueError as exc:
             parser.error(str(exc))
-        return run_demo((args.path or _default_example()).resolve(), eras)
+        return run_demo((args.path or _default_example()).resolve(), chosen_eras)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 

@@ -139,4 +139,5 @@ def import_callable(spec: str, *, setting: str, inifile: str | None = None) -> C
     if not callable(obj):
         raise ConfigError(f"pytest-comfyruntime: {setting}{where}: {spec!r} is a {type(obj).__name__}, "
                           "not a function; fix: point it at the function that takes the execution module")
-    return obj
+    function: Callable[..., Any] = obj
+    return function

@@ -6,23 +6,23 @@ import tempfile
 from collections.abc import Callable, Generator
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
 from . import hookspecs
 from .config import ConfigError, Settings, resolve_settings
-from .executor.real import ComfyUIRootError
-from .markers import ComfyUIRequirement
+from .executor.backends import RealBackend
 from .executor.eras import ERAS
 from .executor.harness import ExecutorHarness
+from .executor.real import ComfyUIRootError
 from .executor.registry import NodeRegistry
-from .runtime import ComfyRuntime, HookCalls, TestContext
+from .markers import ComfyUIRequirement
+from .runtime import CONTEXT_KEY, RUNTIME_KEY, ComfyRuntime, HookCalls, TestContext
 
-RUNTIME_KEY = pytest.StashKey[ComfyRuntime]()
-CONTEXT_KEY = pytest.StashKey[TestContext]()
+_IniType = Literal["string", "linelist", "paths"]  # the ``type=`` values of ``Parser.addini`` used here
 
-_INI: tuple[tuple[str, str, str, Any], ...] = (
+_INI: tuple[tuple[str, _IniType, str, Any], ...] = (
     ("comfyruntime_executor", "string", "Backend: mock, real or both (default mock).", None),
     ("comfyruntime_era", "string", "Era(s) of the mock ComfyUI: one of A, B, C, D (default), a comma-separated list, or all.", None),
     ("comfyruntime_comfyui_root", "string", "Path to a ComfyUI checkout (the real backend).", None),
@@ -101,7 +101,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     line = (f"comfyruntime: executor={s.executor} era={eras} "
             f"standins={'session' if s.session_standins else 'per-test'} hooks={hooks}")
     real = next((b for b in runtime.backends.values() if b.name == "real"), None)
-    if real is not None:
+    if isinstance(real, RealBackend):  # the backend named "real" is always one
         line += f"\ncomfyruntime: real ComfyUI {real.version or '(no version file)'} era {real.era.label} at {real.real.info.root}"
     return line
 
@@ -165,8 +165,8 @@ def comfy_execution_module(request: pytest.FixtureRequest, tmp_path: Path,
         if reason:
             pytest.skip(f"{reason} ({backend.name} backend)")
     try:
-        ctx = runtime.open_test(tmp_path / "comfyui", TEST_NODE_CLASS_MAPPINGS, TEST_NODE_DISPLAY_NAME_MAPPINGS,
-                                backend=_comfy_backend)
+        ctx = runtime.open_test(tmp_path / "comfyui", dict(TEST_NODE_CLASS_MAPPINGS),
+                                dict(TEST_NODE_DISPLAY_NAME_MAPPINGS), backend=_comfy_backend)
     except ConfigError as exc:
         pytest.fail(str(exc), pytrace=False)
     request.node.stash[CONTEXT_KEY] = ctx
@@ -177,26 +177,28 @@ def comfy_execution_module(request: pytest.FixtureRequest, tmp_path: Path,
 @pytest.fixture
 def comfy_executor(comfy_execution_module: ModuleType, request: pytest.FixtureRequest) -> ExecutorHarness:
     """An :class:`ExecutorHarness` around a fresh ``PromptExecutor`` of the module in use."""
-    return request.node.stash[CONTEXT_KEY].harness()
+    ctx: TestContext = request.node.stash[CONTEXT_KEY]
+    return ctx.harness()
 
 
 @pytest.fixture
-def comfy_nodes(comfy_execution_module: ModuleType, request: pytest.FixtureRequest) -> NodeRegistry:
+def comfy_nodes(comfy_execution_module: ModuleType,
+                request: pytest.FixtureRequest) -> Generator[NodeRegistry, None, None]:
     """Registers node classes for this test only: ``comfy_nodes.add("MyNode", MyNode)``."""
     registry = NodeRegistry(request.node.stash[CONTEXT_KEY].nodes)
-    request.addfinalizer(registry.undo)
-    return registry
+    yield registry
+    registry.undo()
 
 
 @pytest.fixture
-def comfy_workflow(comfy_execution_module: ModuleType, request: pytest.FixtureRequest) -> Callable[[str], dict]:
+def comfy_workflow(comfy_execution_module: ModuleType, request: pytest.FixtureRequest) -> Callable[[str], dict[str, Any]]:
     """``comfy_workflow("txt2img")``: loads and validates an API-format workflow."""
     from .workflows import load_workflow
 
     runtime = _runtime(request)
     nodes = request.node.stash[CONTEXT_KEY].nodes
 
-    def load(name: str) -> dict:
+    def load(name: str) -> dict[str, Any]:
         return load_workflow(name, search_dirs=runtime.settings.workflows, node_classes=nodes.NODE_CLASS_MAPPINGS)
 
     return load

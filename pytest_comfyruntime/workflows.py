@@ -13,14 +13,16 @@ from __future__ import annotations
 import difflib
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, TypeAlias, Union
 
 __all__ = ["WorkflowError", "bundled_workflow_names", "load_workflow", "validate_workflow"]
 
-PathLike = Union[str, "os.PathLike[str]"]
+PathLike: TypeAlias = Union[str, "os.PathLike[str]"]
+#: An API-format workflow: node id -> ``{"class_type": ..., "inputs": {...}, "_meta": {...}}``.
+Workflow: TypeAlias = dict[str, Any]
 
 _EXPORT_FIX = 'in ComfyUI, enable the dev mode options in the settings and export with "Save (API)"'
 
@@ -56,13 +58,13 @@ class WorkflowError(ValueError):
             where.append(f"input {self.input_name!r}")
         return f"{', '.join(where)}: {self.problem}. Fix: {self.fix}."
 
-    def __reduce__(self):
-        kwargs = {"source": self.source, "fix": self.fix, "node_id": self.node_id, "class_type": self.class_type,
-                  "title": self.title, "input_name": self.input_name}
+    def __reduce__(self) -> tuple[Callable[..., WorkflowError], tuple[str, dict[str, Any]]]:
+        kwargs: dict[str, Any] = {"source": self.source, "fix": self.fix, "node_id": self.node_id,
+                                  "class_type": self.class_type, "title": self.title, "input_name": self.input_name}
         return (_rebuild_error, (self.problem, kwargs))
 
 
-def _rebuild_error(problem: str, kwargs: dict) -> WorkflowError:
+def _rebuild_error(problem: str, kwargs: dict[str, Any]) -> WorkflowError:
     return WorkflowError(problem, **kwargs)
 
 
@@ -136,7 +138,7 @@ def _find(name_or_path: PathLike | Any, search_dirs: Iterable[PathLike]) -> tupl
 
 
 def load_workflow(name_or_path: PathLike | Any, *, search_dirs: Iterable[PathLike] = (),
-                  node_classes: Mapping[str, type]) -> dict:
+                  node_classes: Mapping[str, type]) -> Workflow:
     """Read an API-format workflow and check it with :func:`validate_workflow`.
 
     A bare name such as ``"txt2img"`` is looked up as ``txt2img.json`` in ``search_dirs`` in
@@ -153,13 +155,14 @@ def load_workflow(name_or_path: PathLike | Any, *, search_dirs: Iterable[PathLik
         raise WorkflowError(f"the file cannot be read ({exc.strerror or exc})", source=source,
                             fix="check that the file exists and is readable") from None
     try:
-        prompt = json.loads(text)
+        data: Any = json.loads(text)
     except json.JSONDecodeError as exc:
         raise WorkflowError(f"the file is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
                             source=source,
                             fix=f"correct the JSON at line {exc.lineno}, column {exc.colno}, or export the "
                                 f"workflow again ({_EXPORT_FIX})") from None
-    validate_workflow(prompt, node_classes=node_classes, source=source)
+    validate_workflow(data, node_classes=node_classes, source=source)
+    prompt: Workflow = data  # validate_workflow raised unless it is an object of nodes
     return prompt
 
 
@@ -251,7 +254,9 @@ def _json_kind(value: Any) -> str:
     return type(value).__name__
 
 
-def _input_types(cls: type, *, source: str, node_id: str, class_type: str, title: str | None) -> dict:
+def _input_types(cls: Any, *, source: str, node_id: str, class_type: str,
+                 title: str | None) -> dict[str, Any]:
+    """``cls.INPUT_TYPES()`` checked to be a dict; ``cls`` is a node class (duck-typed, as in ComfyUI)."""
     try:
         declared = cls.INPUT_TYPES()
     except Exception as exc:  # user node code: report it with the node it belongs to
@@ -266,7 +271,8 @@ def _input_types(cls: type, *, source: str, node_id: str, class_type: str, title
     return declared
 
 
-def _check_node(prompt: dict, node_id: str, node: dict, node_classes: Mapping[str, type], source: str) -> None:
+def _check_node(prompt: Workflow, node_id: str, node: dict[str, Any], node_classes: Mapping[str, type],
+                source: str) -> None:
     class_type = node["class_type"]
     title = _title(node)
     where = {"source": source, "node_id": node_id, "class_type": class_type, "title": title}
@@ -310,7 +316,7 @@ def _check_node(prompt: dict, node_id: str, node: dict, node_classes: Mapping[st
                                              "[node_id, output_index] link")
 
 
-def _suggest_link(value: list) -> list | None:
+def _suggest_link(value: list[Any]) -> list[str | int] | None:
     """The well-formed link a malformed one most likely meant, if there is one."""
     if len(value) != 2 or any(isinstance(part, bool) for part in value):
         return None
@@ -325,7 +331,7 @@ def _suggest_link(value: list) -> list | None:
     return [str(value[0]), index]
 
 
-def _check_cycles(prompt: dict, source: str) -> None:
+def _check_cycles(prompt: Workflow, source: str) -> None:
     edges: dict[str, list[str]] = {
         node_id: [v[0] for v in node["inputs"].values() if _is_link(v)] for node_id, node in prompt.items()
     }
@@ -351,7 +357,7 @@ def _check_cycles(prompt: dict, source: str) -> None:
                 iters.append(iter(edges[upstream]))
 
 
-def _raise_cycle(prompt: dict, cycle: list[str], source: str) -> None:
+def _raise_cycle(prompt: Workflow, cycle: list[str], source: str) -> None:
     # ``cycle`` follows links upstream: cycle[i + 1] feeds cycle[i], and cycle[0] feeds cycle[-1].
     # Report it in data-flow order starting from the node that comes first in the workflow, and
     # blame that node's input that closes the cycle.

@@ -487,8 +487,8 @@ def import_comfyui(root: str):
     os.chdir(root)
     t0 = time.time()
     before = set(sys.modules)
-    import comfy.options  # noqa: F401
     import comfy.cli_args
+    import comfy.options
     comfy.cli_args.args.cpu = True
     import execution
     import nodes

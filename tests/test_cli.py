@@ -18,10 +18,9 @@ def test_demo_rejects_a_folder_that_is_no_extension(tmp_path, capsys):
 
 
 def test_demo_unknown_era_is_a_usage_error(capsys):
-    try:
+    with pytest.raises(SystemExit) as exc:
         main(["demo", "--era", "Z"])
-    except SystemExit as exc:
-        assert exc.code == 2
+    assert exc.value.code == 2
     assert "unknown ComfyUI era 'Z'" in capsys.readouterr().err
 
 

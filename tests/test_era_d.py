@@ -3,7 +3,8 @@
 The expectations come from READING ComfyUI's 2026 source (execution.py 04e2a914, main.py
 02018c7e, comfy_execution/{caching 0c5058b9, graph 0b458120, cache_provider 3c8fef69,
 asset_enrichment 228da558, media_enrichment 51a38a63}, comfy_api/latest 168efe45); no 2026
-ComfyUI could be run to confirm them.
+ComfyUI could be run to confirm them. The surface (names and signatures) is held to the record read
+from the same source, pytest_comfyruntime/executor/signatures/D.json, in tests/test_mock_surface.py.
 """
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import inspect
 import sys
 
 import pytest
-
 from mockera import four_node, mock_era
 
 NO_CLIENT: dict = {}

@@ -7,8 +7,9 @@ import sys
 import warnings
 
 import pytest
-
 from mockera import four_node, mock_era
+
+from pytest_comfyruntime.executor.eras import ERAS
 from pytest_comfyruntime.executor.hook_breaker import GC_COLLECT_INTERVAL_S, HookBreaker, HookBrokenWarning
 
 
@@ -47,7 +48,7 @@ def test_the_first_prompt_undoes_a_cast_to_patch_then_every_ten_seconds(era, tmp
 def test_eras_before_the_hook_breaker_keep_the_patch(era, tmp_path):
     with mock_era(era, tmp_path) as m:
         harness = m.harness()
-        assert harness.hook_breaker is None and HookBreaker.save(era) is None
+        assert harness.hook_breaker is None and HookBreaker.save(ERAS[era]) is None
         mm, original, patch = _patch_cast_to()
         try:
             harness.run(four_node(), prompt_id="p1")

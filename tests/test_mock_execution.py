@@ -1,12 +1,12 @@
 """Unit tests of the mock ``execution`` modules: messages, staging, caching, errors, hidden inputs.
 
-Expected values are ComfyUI's, as recorded by running the real eras (see the contract document
-and scripts/probe_real_comfyui.py); the era-specific ones say which era they belong to.
+Expected values are ComfyUI's, as recorded by running the real eras A-C (see the contract document
+and scripts/probe_real_comfyui.py); era D's come from reading ComfyUI's 2026 source, not running
+it (tests/test_era_d.py). The era-specific ones say which era they belong to.
 """
 from __future__ import annotations
 
 import pytest
-
 from mockera import ALL_ERAS, four_node, mock_era
 
 NO_CLIENT: dict = {}
@@ -130,17 +130,56 @@ def test_interrupt_requested_by_a_node(mock, tmp_path):
     assert [k for k in interrupted[0] if k != "timestamp"] == ["prompt_id", "node_id", "node_type", "executed"]
 
 
+class _Polled:
+    """A node whose IS_CHANGED answers ``token[0]``, which the test sets between prompts: its
+    inputs (one constant) are the same in every prompt, so only IS_CHANGED can tell them apart."""
+
+    token = ["x"]
+    runs: list = []
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"value": ("INT", {"default": 0})}}
+
+    RETURN_TYPES = ("INT",)
+    FUNCTION = "run"
+
+    @classmethod
+    def IS_CHANGED(cls, value=None, **kwargs):
+        return cls.token[0]
+
+    def run(self, value):
+        self.runs.append(value)
+        return (value,)
+
+
+def polled_node() -> type:
+    """A fresh :class:`_Polled` (its own token and run list)."""
+    return type("Polled", (_Polled,), {"token": ["x"], "runs": []})
+
+
+POLLED_PROMPT = {"1": {"class_type": "Polled", "inputs": {"value": 7}},
+                 "2": {"class_type": "CRRecord", "inputs": {"value": ["1", 0], "label": ""}}}
+
+
 def test_is_changed_forces_rerun(mock):
+    """Only IS_CHANGED differs between these prompts (the prompt itself is the same every time):
+    a new IS_CHANGED value reruns the node and what depends on it, the same value is cached."""
+    polled = polled_node()
+    mock.registry.add("Polled", polled)
     harness = mock.harness()
-    prompt = {"1": {"class_type": "CRChanging", "inputs": {"token": "a"}},
-              "2": {"class_type": "CRRecord", "inputs": {"value": ["1", 0], "label": ""}}}
-    harness.run(prompt, prompt_id="p1")
-    same = harness.run(prompt, prompt_id="p2")
-    assert same.executed_nodes == []
-    prompt["1"]["inputs"]["token"] = "a"  # same widget, but IS_CHANGED now differs through a new value
-    changed = harness.run({"1": {"class_type": "CRChanging", "inputs": {"token": "b"}},
-                           "2": prompt["2"]}, prompt_id="p3")
-    assert sorted(changed.executed_nodes) == ["1", "2"]
+    runs = []
+    for step, token in enumerate(["x", "x", "y", "y", "x"]):
+        polled.token[0] = token
+        result = harness.run(POLLED_PROMPT, prompt_id=f"p{step}")
+        assert result.success and result.outputs["2"]["value"] == [7]
+        runs.append((token, sorted(result.executed_nodes), sorted(result.cached_nodes)))
+    assert runs == [("x", ["1", "2"], []),
+                    ("x", [], ["1", "2"]),   # same IS_CHANGED value: cached
+                    ("y", ["1", "2"], []),   # new value, same inputs: runs again
+                    ("y", [], ["1", "2"]),
+                    ("x", ["1", "2"], [])]   # back to the first value: a change too
+    assert polled.runs == [7, 7, 7]
 
 
 def test_list_nodes(mock):
@@ -154,8 +193,6 @@ def test_list_nodes(mock):
 
 
 def test_hidden_inputs(mock):
-    import nodes
-
     class Hidden:
         @classmethod
         def INPUT_TYPES(cls):

@@ -5,7 +5,8 @@ import sys
 import threading
 import types
 
-from pytest_comfyruntime.checks.residue import find_residue, format_residue, restore, take_snapshot
+from pytest_comfyruntime.checks.residue import find_residue, format_residue
+from pytest_comfyruntime.state.snapshot import restore, take_snapshot
 
 
 def _module() -> types.ModuleType:

@@ -295,7 +295,8 @@ class RuntimeCapture:
         wrapper.__comfyruntime_capture__ = self
         return wrapper
 
-    def _enter(self, executor: Any, args: tuple, kwargs: dict, where: str) -> tuple[_Session, Any] | None:
+    def _enter(self, executor: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
+               where: str) -> tuple[_Session, Any] | None:
         began = time.perf_counter()
         try:
             prompt_id = args[1] if len(args) > 1 else kwargs["prompt_id"]
@@ -335,7 +336,7 @@ class RuntimeCapture:
         except Exception as exc:
             self._fail(where, exc)
 
-    def _node(self, args: tuple, result: Any) -> None:
+    def _node(self, args: tuple[Any, ...], result: Any) -> None:
         began = time.perf_counter()
         try:
             session = self._active.get()

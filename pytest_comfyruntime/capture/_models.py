@@ -6,11 +6,11 @@ or the prompt itself. An input that is not a scalar is named in ``NodeCapture.sk
 """
 from __future__ import annotations
 
-from typing import Union
+from typing import TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-Scalar = Union[bool, int, float, str, None]
+Scalar: TypeAlias = bool | int | float | str | None
 #: Longest string kept; a longer one is cut and ends with "…[+N chars]".
 MAX_STRING = 4096
 
@@ -24,6 +24,7 @@ class HookStats(BaseModel):
     total_s: float = 0.0
     max_s: float = 0.0
 
+    # pydantic's documented form; mypy rejects any decorator stacked above @property.
     @computed_field  # type: ignore[prop-decorator]
     @property
     def mean_us(self) -> float:
@@ -37,7 +38,7 @@ class NodeCapture(BaseModel):
 
     node_id: str
     class_type: str
-    inputs: dict[str, Union[Scalar, list[Scalar]]] = Field(default_factory=dict)
+    inputs: dict[str, Scalar | list[Scalar]] = Field(default_factory=dict)
     skipped: list[str] = Field(default_factory=list, description="inputs that were not scalars")
     started_s: float = Field(description="seconds from the start of the prompt")
     duration_s: float | None = Field(default=None, description="until the next node started or the prompt ended")

@@ -1,300 +1,57 @@
 """The conformance battery: any hook module with enable/disable, against the safety principles.
 
 ``comfyruntime_conformance = "my_ext.hooks"`` (or ``"my_ext.hooks:enable=start,disable=stop,
-read=get_session"``) makes one test item per check in :data:`CHECKS` (see ``checks/plugin.py``).
-Each check gets a clean ComfyUI (:class:`Bench`) and fails naming the principle and what broke
-it. An exception inside a hook is provoked without knowing the hook: the prompt id and node ids
-are :class:`PoisonStr` strings that raise :class:`InjectedFault` when the hook module's own code
-hashes, compares, copies or formats them (ComfyUI's code, and the standard library it calls, sees
-plain strings).
+read=get_session"``) makes one test item per check in :data:`CHECKS` (see
+``pytest_comfyruntime/checks_plugin.py``). :func:`run_check` gives each check a clean ComfyUI
+(:class:`Bench`) and fails naming the principle and what broke it. The hook module is read by
+:mod:`.target`, an exception is provoked inside a hook by :mod:`.faults`, and what the code said
+meanwhile is collected by :mod:`.reports`.
 """
 from __future__ import annotations
 
-import ast
 import inspect
-import io
 import logging
 import os
 import sys
-import sysconfig
-import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, redirect_stderr, redirect_stdout
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Final, Protocol
-
-from pydantic import BaseModel, ConfigDict
 
 from ..capture._targets import TARGETS, describe, wraps_chain
 from ..executor.harness import ExecutorHarness, RunResult
 from ..executor.hook_breaker import HookBreaker
 from ..executor.standin import is_managed
+from ..state.snapshot import Snapshot
+from .canaries import DEFAULT_TEMPLATE, CanaryPlan
+from .faults import MARK, InjectedFault, PoisonStr, armed, poisoned
 from .hooks_active import PROBE_PROMPT, CallCounter, installed_since, provider_label, providers_since
 from .hooks_active import check_hooks_active as hooks_active_report
-from .isolation import DEFAULT_TEMPLATE, CanaryPlan, run_isolation
+from .isolation import run_isolation
 from .lookups import LookupTracer, Watched
-from .residue import Residue, Snapshot
-
-MARK: Final = "comfyruntime-injected-fault"
-_STDLIB: Final = tuple({sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"]})
-
-
-class CheckFailed(AssertionError):
-    """A principle is broken; the message says which and how."""
-
-
-class CheckSkipped(Exception):
-    """The check could not be made (the message says why)."""
-
-
-class ConformanceTarget(BaseModel):
-    """One ``comfyruntime_conformance`` entry: the hook module, its function names (None: the
-    usual ones), and the size of the concurrent run."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    module: str
-    enable: str | None = None
-    disable: str | None = None
-    read: str | None = None
-    auto: str | None = None
-    threads: int = 8
-    repeats: int = 100
-    real_threads: bool = False
-
-
-_CANDIDATES: Final = {"enable": ("enable_hooks", "enable"), "disable": ("disable_hooks", "disable"),
-                      "read": ("get_session",), "auto": ("auto_enable", "auto_enable_from_env")}
-
-
-def call_hook(fn: Callable[..., Any], execution: ModuleType) -> Any:
-    """Calls an enable/disable function the way it asks: ``fn(execution)`` when it takes a
-    positional argument, ``execution=`` or ``executor_class=`` by keyword, else ``fn()``."""
-    try:
-        params = list(inspect.signature(fn).parameters.values())
-    except (TypeError, ValueError):
-        return fn(execution)
-    if any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in params):
-        return fn(execution)
-    names = {p.name for p in params}
-    if "execution" in names:
-        return fn(execution=execution)
-    return fn(executor_class=execution.PromptExecutor) if "executor_class" in names else fn()
-
-
-@dataclass
-class Subject:
-    """The hook module under test, its functions, and where its wrappers' code lives."""
-
-    target: ConformanceTarget
-    module: ModuleType
-    functions: dict[str, Callable[..., Any] | None]
-    wrapper_modules: set[str] = field(default_factory=set)
-
-    @classmethod
-    def load(cls, target: ConformanceTarget) -> Subject:
-        import importlib
-
-        try:
-            module = importlib.import_module(target.module)
-        except Exception as exc:
-            raise CheckFailed(f"cannot import hook module {target.module!r}: {type(exc).__name__}: {exc}; fix: "
-                              "install the extension (pip install -e .) or correct comfyruntime_conformance") from None
-        found: dict[str, Callable[..., Any] | None] = {}
-        for role, names in _CANDIDATES.items():
-            chosen = getattr(target, role)
-            fn = getattr(module, chosen, None) if chosen else next(
-                (getattr(module, n) for n in names if callable(getattr(module, n, None))), None)
-            if fn is None and (role in ("enable", "disable") or chosen):
-                raise CheckFailed(f"hook module {target.module} has no {role} function (looked for "
-                                  f"{chosen or ' or '.join(names)}); fix: name it, e.g. comfyruntime_conformance = "
-                                  f"\"{target.module}:{role}=my_{role}\"")
-            found[role] = fn
-        return cls(target, module, found)
-
-    @property
-    def prefix(self) -> str:
-        """Module-name prefix of the hook module's own code: its package (or itself)."""
-        if hasattr(self.module, "__path__"):
-            return self.module.__name__
-        return self.module.__name__.rpartition(".")[0] or self.module.__name__
-
-    def owns(self, module_name: str | None) -> bool:
-        name = module_name or ""
-        return any(name == p or name.startswith(p + ".") for p in (self.prefix, *self.wrapper_modules))
-
-    def enable(self, execution: ModuleType) -> Any:
-        return call_hook(self.functions["enable"], execution)  # type: ignore[arg-type]
-
-    def disable(self, execution: ModuleType) -> Any:
-        return call_hook(self.functions["disable"], execution)  # type: ignore[arg-type]
-
-    def quiet_disable(self, execution: ModuleType) -> None:
-        try:
-            self.disable(execution)
-        except Exception:
-            pass
+from .reports import captured_reports, diff, summary
+from .residue import Residue
+from .target import CheckFailed, CheckSkipped, ConformanceTarget, Subject, call_hook, env_names
 
 
 class Bench(Protocol):
-    """A clean ComfyUI for one check (built by ``checks/plugin.py``): the backend's modules with
-    the CR nodes registered, and the snapshot taken before the hook module was touched."""
+    """A clean ComfyUI for one check (built by the runtime, ``ComfyRuntime.open_bench``): the
+    backend's modules with the CR nodes registered, and the snapshot taken before the hook module
+    was touched."""
 
     backend: Any
     execution: ModuleType
     nodes: ModuleType
     snapshot: Snapshot
-    label: str
     hook_breaker: HookBreaker | None
 
+    @property
+    def label(self) -> str: ...
     def harness(self, own_server: bool = False) -> ExecutorHarness: ...
     def left_behind(self) -> list[Residue]: ...
     def reset(self) -> None: ...
     def targets(self) -> dict[str, Any]: ...
-
-
-# -- provoking an exception inside a hook, and hearing about it --------------------------------
-class InjectedFault(Exception):
-    """Raised by pytest-comfyruntime inside a hook, to check that the hook survives it."""
-
-
-@dataclass
-class _Scope:
-    owns: Callable[[str | None], bool]
-    raised: list[str] = field(default_factory=list)
-
-
-_SCOPE: _Scope | None = None
-
-
-def _trip() -> None:
-    scope = _SCOPE
-    if scope is None:
-        return
-    frame = sys._getframe(2)
-    while frame is not None and (frame.f_globals.get("__name__") == __name__
-                                 or frame.f_code.co_filename.startswith(_STDLIB)):
-        frame = frame.f_back
-    if frame is not None and scope.owns(frame.f_globals.get("__name__")):
-        where = f"{Path(frame.f_code.co_filename).name}:{frame.f_lineno} in {frame.f_code.co_name}"
-        scope.raised.append(where)
-        raise InjectedFault(f"{MARK}: pytest-comfyruntime raised this inside the hook at {where}")
-
-
-def _poisoned(name: str) -> Callable[..., Any]:
-    plain = getattr(str, name)
-
-    def method(self: str, *args: Any) -> Any:
-        _trip()
-        return plain(self, *args)
-    return method
-
-
-class PoisonStr(str):
-    """A string that raises :class:`InjectedFault` when the hook module's code uses it."""
-
-    __slots__ = ()
-    __hash__ = _poisoned("__hash__")  # type: ignore[assignment]
-    __eq__ = _poisoned("__eq__")  # type: ignore[assignment]
-    __ne__ = _poisoned("__ne__")  # type: ignore[assignment]
-    __str__ = _poisoned("__str__")  # type: ignore[assignment]
-    __format__ = _poisoned("__format__")  # type: ignore[assignment]
-
-    def __deepcopy__(self, memo: dict) -> PoisonStr:
-        _trip()
-        return self
-
-    def __reduce_ex__(self, protocol: Any) -> Any:
-        _trip()
-        return (PoisonStr, (str.__str__(self),))
-
-
-def poisoned(prompt: dict[str, Any]) -> dict[str, Any]:
-    """``prompt`` with every node id (keys and links) a :class:`PoisonStr`."""
-    ids = {nid: PoisonStr(nid) for nid in prompt}
-    return {ids[nid]: {**node, "inputs": {k: [ids[v[0]], v[1]] if isinstance(v, list) and v and v[0] in ids else v
-                                          for k, v in node["inputs"].items()}} for nid, node in prompt.items()}
-
-
-@contextmanager
-def armed(subject: Subject) -> Iterator[_Scope]:
-    global _SCOPE
-    _SCOPE = scope = _Scope(subject.owns)
-    try:
-        yield scope
-    finally:
-        _SCOPE = None
-
-
-@dataclass(frozen=True)
-class Report:
-    """One thing the code said: a log record (with its level and source file), a printed line or a
-    warning (level 0, no file)."""
-
-    text: str
-    level: int = 0
-    file: str = ""
-
-
-@contextmanager
-def captured_reports() -> Iterator[list[Report]]:
-    """Everything logged (any logger), printed or warned meanwhile."""
-    reports: list[Report] = []
-
-    class _Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            reports.append(Report(self.format(record), record.levelno, record.pathname))
-
-    handler = _Keep(logging.DEBUG)
-    loggers = [logging.getLogger()] + [lg for lg in logging.root.manager.loggerDict.values()
-                                        if isinstance(lg, logging.Logger) and not lg.propagate]
-    for lg in loggers:
-        lg.addHandler(handler)
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        with redirect_stdout(out), redirect_stderr(err), warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            yield reports
-    finally:
-        for lg in loggers:
-            lg.removeHandler(handler)
-    reports += [Report(line) for line in out.getvalue().splitlines() + err.getvalue().splitlines()]
-    reports += [Report(str(w.message)) for w in caught]
-
-
-def summary(result: RunResult) -> dict[str, Any]:
-    """A workflow's result, for comparing a run with and without the hooks."""
-    error = result.error or {}
-    return {"success": result.success, "outputs": result.outputs, "executed": result.executed_nodes,
-            "error": {k: error.get(k) for k in ("node_id", "exception_type", "exception_message")} if error else None}
-
-
-def diff(before: Any, after: Any, path: str = "") -> list[str]:
-    """Readable differences between two JSON-like values."""
-    if isinstance(before, dict) and isinstance(after, dict):
-        out = [f"{path}[{k!r}] added ({after[k]!r})" for k in after if k not in before]
-        out += [f"{path}[{k!r}] removed (was {before[k]!r})" for k in before if k not in after]
-        return out + [d for k in before if k in after for d in diff(before[k], after[k], f"{path}[{k!r}]")]
-    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
-        return [d for i, (b, a) in enumerate(zip(before, after)) for d in diff(b, a, f"{path}[{i}]")]
-    return [] if before == after and type(before) is type(after) else [f"{path or 'value'}: {before!r} -> {after!r}"]
-
-
-def env_names(subject: Subject) -> set[str]:
-    """Environment-variable-like constants (``MY_EXT_ENABLE_HOOKS``) in the hook module's source."""
-    base = Path(getattr(subject.module, "__file__", "") or "")
-    files = base.parent.rglob("*.py") if hasattr(subject.module, "__path__") else [base]
-    names: set[str] = set()
-    for file in files:
-        try:
-            tree = ast.parse(file.read_text(encoding="utf-8"))
-        except (OSError, SyntaxError, UnicodeDecodeError):
-            continue
-        names |= {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
-                  and len(n.value) > 3 and "_" in n.value and n.value.isupper() and n.value.replace("_", "").isalnum()}
-    return names
+    def close(self) -> None: ...
 
 
 # -- the checks -------------------------------------------------------------------------------
@@ -356,12 +113,12 @@ def _patches(subject: Subject, bench: Bench, why: str) -> list[str]:
     return found.patched
 
 
-def _run(bench: Bench, prompt: dict, prompt_id: str) -> RunResult:
+def _run(bench: Bench, prompt: dict[str, Any], prompt_id: str) -> RunResult:
     return bench.harness().run(prompt, prompt_id=prompt_id)
 
 
 def check_hooks_active(subject: Subject, bench: Bench) -> None:
-    entry = f"{subject.module.__name__}:{subject.functions['enable'].__name__}"
+    entry = f"{subject.module.__name__}:{subject.hook('enable').__name__}"
     tracer = LookupTracer(Watched(), tops={subject.prefix.split(".")[0]}, entry_points={entry})
     try:
         with tracer:
@@ -372,7 +129,7 @@ def check_hooks_active(subject: Subject, bench: Bench) -> None:
                                      broken=bench.hook_breaker.broken if bench.hook_breaker is not None else ())
     finally:
         subject.quiet_disable(bench.execution)
-    entry = f"{subject.module.__name__}:{subject.functions['enable'].__name__}"
+    entry = f"{subject.module.__name__}:{subject.hook('enable').__name__}"
     if returned is False and not any(c.returned_false and c.entry for c in report.observation.enable_calls):
         report.problems.insert(0, f"enabling returned False: {entry}")
     if not report.ok:
@@ -384,7 +141,10 @@ def _import_afresh(subject: Subject, bench: Bench) -> Held:
     import importlib
 
     name = subject.module.__name__
-    mine = lambda n: n == name or n.startswith(name + ".")  # noqa: E731
+
+    def mine(n: str) -> bool:
+        return n == name or n.startswith(name + ".")
+
     saved = {n: m for n, m in sys.modules.items() if mine(n)}
     parent, _, child = name.rpartition(".")
     bench.reset()
@@ -561,8 +321,8 @@ def check_no_crosstalk(subject: Subject, bench: Bench) -> None:
     lines = [] if report.ok else [report.message()]
     if not still:
         lines.append("the hooks were gone after the run: they disabled themselves (an exception inside them?)")
-    files = {os.path.realpath(m.__file__) for n, m in list(sys.modules.items())
-             if subject.owns(n) and getattr(m, "__file__", None)}
+    files = {os.path.realpath(file) for n, m in list(sys.modules.items())
+             if subject.owns(n) and (file := getattr(m, "__file__", None))}
     errors = [r for r in reports if r.level >= logging.ERROR and os.path.realpath(r.file or "-") in files]
     if errors:
         lines.append("the hooks logged errors during the run: " + errors[0].text.splitlines()[0][:200])
@@ -573,12 +333,13 @@ def check_no_crosstalk(subject: Subject, bench: Bench) -> None:
                           ":\n" + "\n".join(lines))
 
 
-def _run_given(bench: Bench, prompt: dict, prompt_id: str) -> dict:
+def _run_given(bench: Bench, prompt: dict[str, Any], prompt_id: str) -> dict[str, Any]:
     """Runs ``prompt``; returns the very dict ``PromptExecutor.execute`` was given, after the run."""
     harness = bench.harness()
-    executor, given = harness.executor, {}
+    executor = harness.executor
+    given: dict[str, dict[str, Any]] = {}
 
-    def execute(prompt: dict, *args: Any) -> Any:  # on the instance: whatever the class holds still runs
+    def execute(prompt: dict[str, Any], *args: Any) -> Any:  # on the instance: whatever the class holds still runs
         given["prompt"] = prompt
         return type(executor).execute(executor, prompt, *args)
 
@@ -620,6 +381,21 @@ CHECKS: Final[dict[str, tuple[str, Callable[[Subject, Bench], None]]]] = {
 }
 
 
+def run_check(name: str, target: ConformanceTarget, open_bench: Callable[[], Bench]) -> None:
+    """Runs one check on a fresh bench from ``open_bench``; raises ``CheckFailed`` naming the principle."""
+    principle, check = CHECKS[name]
+    bench = open_bench()  # first: what the module patches on import is undone too
+    subject = None
+    try:
+        subject = Subject.load(target)
+        check(subject, bench)
+    except CheckFailed as exc:
+        raise CheckFailed(f"{target.module} breaks the principle \"{principle}\" ({bench.label}):\n{exc}") from None
+    finally:
+        if subject is not None:
+            subject.quiet_disable(bench.execution)
+        bench.close()
+
 
 __all__ = ["Bench", "CHECKS", "CheckFailed", "CheckSkipped", "ConformanceTarget", "InjectedFault", "MARK",
-           "PoisonStr", "Subject", "call_hook"]
+           "PoisonStr", "Subject", "call_hook", "run_check"]

@@ -129,7 +129,8 @@ def _sites(filename: str, mtime: float) -> dict[int, tuple[_Site, ...]]:
     lines = text.splitlines()
     found: dict[int, list[_Site]] = {}
     for node in ast.walk(tree):
-        source = lines[node.lineno - 1] if 0 < getattr(node, "lineno", 0) <= len(lines) else ""
+        lineno: int = getattr(node, "lineno", 0)  # only expression and statement nodes carry one
+        source = lines[lineno - 1] if 0 < lineno <= len(lines) else ""
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _ACCESSORS
                 and len(node.args) >= 2):
             obj, arg = _dotted(node.args[0]), node.args[1]

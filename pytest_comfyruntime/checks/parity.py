@@ -60,11 +60,11 @@ class WrapperRecorder:
         original_execute, original_gid = self._execute, self._get_input_data
         calls = self.calls
 
-        def execute(self_, *args, **kwargs):
+        def execute(self_: Any, *args: Any, **kwargs: Any) -> Any:
             calls.append(["PromptExecutor.execute", len(args), sorted(kwargs), args[1] if len(args) > 1 else None])
             return original_execute(self_, *args, **kwargs)
 
-        def get_input_data(*args, **kwargs):
+        def get_input_data(*args: Any, **kwargs: Any) -> Any:
             fourth = type(args[3]).__name__ if len(args) > 3 else "-"
             calls.append(["get_input_data", len(args), sorted(kwargs), args[2], fourth])
             return original_gid(*args, **kwargs)
@@ -82,7 +82,8 @@ class WrapperRecorder:
         self.execution.get_input_data = self._get_input_data
 
 
-def record_series(harness: ExecutorHarness, steps: Iterable[tuple[str, dict, dict | None]]) -> list[dict[str, Any]]:
+def record_series(harness: ExecutorHarness, steps: Iterable[tuple[str, dict[str, Any], dict[str, Any] | None]]
+                  ) -> list[dict[str, Any]]:
     """Runs ``(label, prompt, extra_data)`` steps in order; one normalised record each."""
     recorder = WrapperRecorder(harness.execution)
     records = []

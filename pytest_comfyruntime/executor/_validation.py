@@ -6,18 +6,22 @@ exact keys, types and messages.
 """
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, TypeAlias
+
+#: One of ComfyUI's error dicts (``type``, ``message``, ``details``, ``extra_info``).
+ErrorDict: TypeAlias = dict[str, Any]
 
 
-def error(kind: str, message: str, details: str, extra_info: dict) -> dict:
+def error(kind: str, message: str, details: str, extra_info: dict[str, Any]) -> ErrorDict:
     return {"type": kind, "message": message, "details": details, "extra_info": extra_info}
 
 
-def required_missing(name: str) -> dict:
+def required_missing(name: str) -> ErrorDict:
     return error("required_input_missing", "Required input is missing", f"{name}", {"input_name": name})
 
 
-def bad_link(name: str, info: Any, value: Any) -> dict:
+def bad_link(name: str, info: Any, value: Any) -> ErrorDict:
     return error(
         "bad_linked_input",
         "Bad linked input, must be a length-2 list of [node_id, slot_index]",
@@ -26,7 +30,7 @@ def bad_link(name: str, info: Any, value: Any) -> dict:
     )
 
 
-def type_mismatch(name: str, info: Any, received_type: Any, input_type: Any, link: Any) -> dict:
+def type_mismatch(name: str, info: Any, received_type: Any, input_type: Any, link: Any) -> ErrorDict:
     return error(
         "return_type_mismatch",
         "Return type mismatch between linked nodes",
@@ -35,7 +39,8 @@ def type_mismatch(name: str, info: Any, received_type: Any, input_type: Any, lin
     )
 
 
-def inner_exception(name: str, info: Any, ex: BaseException, exception_type: str, tb: list, link: Any) -> dict:
+def inner_exception(name: str, info: Any, ex: BaseException, exception_type: str, tb: list[str],
+                    link: Any) -> ErrorDict:
     return error(
         "exception_during_inner_validation",
         "Exception when validating inner node",
@@ -45,15 +50,15 @@ def inner_exception(name: str, info: Any, ex: BaseException, exception_type: str
     )
 
 
-def validation_exception(ex: BaseException, exception_type: str, tb: list) -> dict:
+def validation_exception(ex: BaseException, exception_type: str, tb: list[str]) -> ErrorDict:
     return error("exception_during_validation", "Exception when validating node", str(ex),
                  {"exception_type": exception_type, "traceback": tb})
 
 
-_COERCE = {"INT": int, "FLOAT": float, "STRING": str, "BOOLEAN": bool}
+_COERCE: dict[str, type] = {"INT": int, "FLOAT": float, "STRING": str, "BOOLEAN": bool}
 
 
-def coerce_constant(name: str, val: Any, input_type: Any, info: Any, *, boolean: bool):
+def coerce_constant(name: str, val: Any, input_type: Any, info: Any, *, boolean: bool) -> tuple[Any, ErrorDict | None]:
     """Converts a widget value as ComfyUI does; returns ``(value, error_or_None)``."""
     convert = _COERCE.get(input_type) if isinstance(input_type, str) else None
     if convert is None or (input_type == "BOOLEAN" and not boolean):
@@ -69,7 +74,7 @@ def coerce_constant(name: str, val: Any, input_type: Any, info: Any, *, boolean:
         )
 
 
-def range_and_combo(name: str, val: Any, input_type: Any, extra_info: dict, info: Any) -> dict | None:
+def range_and_combo(name: str, val: Any, input_type: Any, extra_info: dict[str, Any], info: Any) -> ErrorDict | None:
     """The min / max / combo checks, in ComfyUI's order; the first failure or None."""
     if "min" in extra_info and val < extra_info["min"]:
         return error("value_smaller_than_min", "Value {} smaller than min of {}".format(val, extra_info["min"]),
@@ -87,9 +92,10 @@ def range_and_combo(name: str, val: Any, input_type: Any, extra_info: dict, info
     return None
 
 
-def custom_validation_failures(input_names, results, blocker: type | None = None) -> list[dict]:
+def custom_validation_failures(input_names: Iterable[str], results: Iterable[Any],
+                               blocker: type | None = None) -> list[ErrorDict]:
     """``blocker``: the era's ExecutionBlocker class (results that are one pass); else by name."""
-    errors = []
+    errors: list[ErrorDict] = []
     for name in input_names:
         for r in results:
             if r is True or (isinstance(r, blocker) if blocker is not None else type(r).__name__ == "ExecutionBlocker"):
@@ -100,7 +106,8 @@ def custom_validation_failures(input_names, results, blocker: type | None = None
     return errors
 
 
-def collect_node_errors(prompt: dict, output_id: str, validated: dict, node_errors: dict) -> None:
+def collect_node_errors(prompt: dict[str, Any], output_id: str, validated: dict[str, Any],
+                        node_errors: dict[str, Any]) -> None:
     """Adds every node that failed with reasons of its own (not only because of upstream)."""
     for node_id, result in validated.items():
         valid, reasons = result[0], result[1]
@@ -111,10 +118,10 @@ def collect_node_errors(prompt: dict, output_id: str, validated: dict, node_erro
             node_errors[node_id]["dependent_outputs"].append(output_id)
 
 
-def outputs_failed(errors: list) -> dict:
+def outputs_failed(errors: list[tuple[str, list[ErrorDict]]]) -> ErrorDict:
     lines = [f"{e['message']}: {e['details']}" for _, reasons in errors for e in reasons]
     return error("prompt_outputs_failed_validation", "Prompt outputs failed validation", "\n".join(lines), {})
 
 
-def no_outputs() -> dict:
+def no_outputs() -> ErrorDict:
     return error("prompt_no_outputs", "Prompt has no outputs", "", {})

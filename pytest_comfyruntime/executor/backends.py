@@ -13,12 +13,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from ..state.undo import Undo
 from .eras import ERAS, Era
 from .harness import RecordingServer
 from .real import RealComfyUI
 from .standin import EraFinder, StandIn, is_managed
-
-MOCK_COMFYUI_VERSION = {"A": None, "B": None, "C": "0.3.75", "D": "0.38.1"}
 
 #: Modules of a real ComfyUI that extensions hook and the residue check watches.
 REAL_WATCHED = ("execution", "nodes", "folder_paths", "comfy.model_management", "comfy.utils",
@@ -31,7 +30,7 @@ class MockBackend:
 
     def __init__(self, era: Era, base_dir: Path) -> None:
         self.era = era
-        self.version = MOCK_COMFYUI_VERSION[era.key]
+        self.version = era.mock_version
         self.standin = StandIn(era)
         self.base_dir = base_dir
 
@@ -54,6 +53,10 @@ class MockBackend:
     def watched(self) -> list[ModuleType]:
         return list(self.standin.modules().values())
 
+    def module_names(self) -> list[str]:
+        """The names this backend holds in ``sys.modules`` while active (the stand-in's modules)."""
+        return list(self.standin.modules())
+
     def point_folders(self, tmp_dir: Path) -> None:
         sys.modules["folder_paths"]._point_to(str(tmp_dir))
 
@@ -70,25 +73,36 @@ class RealBackend:
     def activate(self) -> Callable[[], None]:
         if all(sys.modules.get(n) is m for n, m in self._modules.items()):
             return lambda: None
-        finders = [f for f in sys.meta_path if isinstance(f, EraFinder)]  # a mock must not serve ComfyUI's lazy imports
+        record = Undo()
+        # A mock must not serve ComfyUI's lazy imports: its finders leave sys.meta_path meanwhile.
+        finders = [f for f in sys.meta_path if isinstance(f, EraFinder)]
         for finder in finders:
             sys.meta_path.remove(finder)
-        displaced = {n: sys.modules.pop(n) for n in list(sys.modules) if is_managed(n) or n in self._modules}
-        sys.modules.update(self._modules)
+        record.call(lambda: sys.meta_path.__setitem__(slice(0, 0), finders))
+        for name in [n for n in sys.modules if is_managed(n) or n in self._modules]:
+            record.delitem(sys.modules, name)
+        for name, module in self._modules.items():
+            record.set_module(name, module)
 
-        def undo() -> None:
-            self._modules.update(self.real.own_modules())  # keep what ComfyUI imported lazily meanwhile
+        def forget_lazy_imports() -> None:
+            """Runs first on undo: keeps what ComfyUI imported lazily meanwhile, then takes out
+            every ComfyUI module the record does not know about."""
+            self._modules.update(self.real.own_modules())
             for name in [n for n in sys.modules if n in self._modules or is_managed(n)]:
                 del sys.modules[name]
-            sys.modules.update(displaced)
-            sys.meta_path[0:0] = finders
-        return undo
+        record.call(forget_lazy_imports)
+        return record.undo
 
     def load(self) -> tuple[ModuleType, ModuleType, Any]:
         return self.real.execution, self.real.nodes, RecordingServer()
 
     def watched(self) -> list[ModuleType]:
         return [sys.modules[n] for n in REAL_WATCHED if n in sys.modules and self.real.owns(sys.modules[n])]
+
+    def module_names(self) -> list[str]:
+        """The names this backend holds in ``sys.modules`` while active: the root's modules, and
+        any ComfyUI imported lazily since it was activated."""
+        return [n for n in sys.modules if n in self._modules or is_managed(n)]
 
     def point_folders(self, tmp_dir: Path) -> None:
         folder_paths = sys.modules["folder_paths"]

@@ -2,21 +2,79 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Final
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from types import ModuleType
+from typing import Any, Final
+
+
+@dataclass(frozen=True)
+class ServerProtocol:
+    """How ``server.py`` and ``main.py`` of an era hand a prompt to the executor.
+
+    ``async_validation``: ``validate_prompt(prompt_id, prompt, targets)`` is awaited and its good
+    outputs are what ``execute`` runs (otherwise ``validate_prompt(prompt)``, and the caller's
+    outputs are passed on as given). ``sensitive_keys``: the server moves the execution module's
+    ``SENSITIVE_EXTRA_DATA_KEYS`` out of ``extra_data`` into a sixth queue-item field (adding
+    ``create_time``), and ``main.py`` merges them back for ``execute``. ``workflow_metadata``:
+    ``main.py`` sets ``server.workflow_metadata`` for the length of a prompt. ``history``: the
+    executor attribute ``main.py`` hands to ``task_done`` (``outputs_ui`` before August 2024).
+    """
+
+    async_validation: bool
+    sensitive_keys: bool
+    workflow_metadata: bool
+    history: str
+
+
+def _executor_a(execution: ModuleType, server: Any) -> Any:
+    return execution.PromptExecutor(server)
+
+
+def _executor_b(execution: ModuleType, server: Any) -> Any:
+    return execution.PromptExecutor(server, lru_size=0)
+
+
+def _executor_c(execution: ModuleType, server: Any) -> Any:
+    return execution.PromptExecutor(server, cache_type=execution.CacheType.CLASSIC,
+                                    cache_args={"lru": 0, "ram": 0})
+
+
+def _executor_d(execution: ModuleType, server: Any) -> Any:
+    # main.py of 2026 with --cache-classic (which zeroes both RAM thresholds) and
+    # --disable-assets: no asset_manager argument means NoAssets. execute_async reads
+    # cache_args["ram"] and ["ram_inactive"] on every prompt, so both keys must be there.
+    return execution.PromptExecutor(server, cache_type=execution.CacheType.CLASSIC,
+                                    cache_args={"lru": 0, "ram": 0, "ram_inactive": 0})
+
+
+_SYNC: Final = ServerProtocol(async_validation=False, sensitive_keys=False, workflow_metadata=False,
+                              history="history_result")
+_ASYNC: Final = ServerProtocol(async_validation=True, sensitive_keys=True, workflow_metadata=False,
+                               history="history_result")
+#: ComfyUI's ``hook_breaker_ac10a0.HOOK_BREAK`` (2025 on): functions ``main.py`` puts back.
+_HOOK_BREAK: Final = (("comfy.model_management", "cast_to"),)
 
 
 @dataclass(frozen=True)
 class Era:
-    """One generation of ComfyUI's executor."""
+    """One generation of ComfyUI's executor, and every per-era fact outside the mock's sources.
+
+    ``mock_version`` is the ComfyUI version the mock of this era reports (None where ComfyUI had no
+    version string); ``make_executor(execution, server)`` builds the executor as ``main.py``'s
+    ``prompt_worker`` does; ``server`` is how the server hands prompts over; ``hook_break`` lists
+    the ``(module, attribute)`` pairs ComfyUI's hook breaker restores (empty before 2025).
+    """
 
     key: str
     name: str
     comfyui_versions: str
     executor_model: str
-    overlays: tuple[str, ...]
     modules: frozenset[str]
+    mock_version: str | None
+    make_executor: Callable[[ModuleType, Any], Any]
+    server: ServerProtocol
+    hook_break: tuple[tuple[str, str], ...] = ()
 
     @property
     def label(self) -> str:
@@ -27,15 +85,16 @@ _COMMON: Final = frozenset({"execution", "nodes", "server", "folder_paths", "com
 
 ERAS: Final[dict[str, Era]] = {
     "A": Era("A", "2024-recursive", "ComfyUI of early 2024 (before August 2024)", "recursive_execute",
-             ("era_a", "common"), _COMMON),
+             _COMMON, None, _executor_a, replace(_SYNC, history="outputs_ui")),
     "B": Era("B", "2024-sync", "ComfyUI of August 2024 to early 2025", "synchronous ExecutionList",
-             ("era_b", "bc", "common"), _COMMON | {"comfy_execution"}),
+             _COMMON | {"comfy_execution"}, None, _executor_b, _SYNC),
     "C": Era("C", "2025-async", "ComfyUI 0.3.4x to 0.3.75", "asynchronous ExecutionList",
-             ("era_c", "bc", "common"), _COMMON | {"comfy_execution"}),
-    # Read, not run: built from reading ComfyUI's 2026 source (see mock_root/era_d/execution.py).
+             _COMMON | {"comfy_execution"}, "0.3.75", _executor_c, _ASYNC, _HOOK_BREAK),
+    # Read, not run: built from reading ComfyUI's 2026 source (see the mock's era-D execution.py).
     "D": Era("D", "2026", "ComfyUI of 2026 (0.35 to 0.38 and master; read, not run)",
              "asynchronous ExecutionList with cache providers",
-             ("era_d", "bc", "common"), _COMMON | {"comfy_execution", "comfy_api", "latent_preview"}),
+             _COMMON | {"comfy_execution", "comfy_api", "latent_preview"}, "0.38.1", _executor_d,
+             replace(_ASYNC, workflow_metadata=True), _HOOK_BREAK),
 }
 DEFAULT_ERA: Final = "D"
 

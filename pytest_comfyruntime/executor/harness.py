@@ -22,17 +22,16 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+from .eras import ERAS
 from .hook_breaker import HookBreaker
 
 DEFAULT_CLIENT_ID = "comfyruntime"
-#: Eras whose server awaits validate_prompt(prompt_id, prompt, targets) and queues 6-tuples.
-_ASYNC_ERAS = ("C", "D")
 
 
 class PromptValidationError(AssertionError):
     """``validate_prompt`` refused the prompt, as ComfyUI's server would (HTTP 400)."""
 
-    def __init__(self, error: dict, node_errors: Mapping[str, Any]) -> None:
+    def __init__(self, error: dict[str, Any], node_errors: Mapping[str, Any]) -> None:
         self.error = error
         self.node_errors = dict(node_errors)
         lines = [f"prompt failed validation: {error.get('message')}" + (f": {error['details']}" if error.get("details") else "")]
@@ -72,7 +71,7 @@ class RunResult:
     prompt_id: str
     success: bool
     messages: list[Message]
-    status_messages: list[tuple[str, dict]]
+    status_messages: list[tuple[str, dict[str, Any]]]
     history: dict[str, Any]
     duration_s: float
     timings: dict[str, float] = field(default_factory=dict)
@@ -86,7 +85,8 @@ class RunResult:
     @property
     def outputs(self) -> dict[str, Any]:
         """The history's ``outputs``: UI data per node id."""
-        return self.history.get("outputs", {})
+        outputs: dict[str, Any] = self.history.get("outputs", {})
+        return outputs
 
     @property
     def events(self) -> list[str]:
@@ -106,7 +106,7 @@ class RunResult:
         return next((list(d["nodes"]) for e, d in self.status_messages if e == "execution_cached"), [])
 
     @property
-    def error(self) -> dict | None:
+    def error(self) -> dict[str, Any] | None:
         """The ``execution_error`` (or ``execution_interrupted``) data, if the prompt failed."""
         return next((d for e, d in self.status_messages if e in ("execution_error", "execution_interrupted")), None)
 
@@ -118,7 +118,7 @@ class RecordingServer:
         self.client_id: str | None = None
         self.last_node_id: str | None = None
         self.last_prompt_id: str | None = None
-        self.sockets_metadata: dict = {}
+        self.sockets_metadata: dict[str, Any] = {}
         self._sent: list[tuple[str, Any, str | None, float]] = []
 
     def send_sync(self, event: str, data: Any, sid: str | None = None) -> None:
@@ -137,22 +137,6 @@ def detect_era(execution: ModuleType) -> str:
     if hasattr(execution, "recursive_execute"):
         return "A"
     return "B"
-
-
-def make_executor(execution: ModuleType, server: Any, era: str) -> Any:
-    """Builds the executor exactly as ``main.py``'s ``prompt_worker`` does in that era."""
-    if era == "A":
-        return execution.PromptExecutor(server)
-    if era == "B":
-        return execution.PromptExecutor(server, lru_size=0)
-    if era == "D":
-        # main.py of 2026 with --cache-classic (which zeroes both RAM thresholds) and
-        # --disable-assets: no asset_manager argument means NoAssets. execute_async reads
-        # cache_args["ram"] and ["ram_inactive"] on every prompt, so both keys must be there.
-        return execution.PromptExecutor(server, cache_type=execution.CacheType.CLASSIC,
-                                         cache_args={"lru": 0, "ram": 0, "ram_inactive": 0})
-    return execution.PromptExecutor(server, cache_type=execution.CacheType.CLASSIC,
-                                     cache_args={"lru": 0, "ram": 0})
 
 
 def _parameters(function: Any) -> set[str]:
@@ -179,17 +163,19 @@ class ExecutorHarness:
         self.server = server
         self.backend = backend
         self.era = era or detect_era(execution)
+        self._facts = ERAS[self.era]
+        self._protocol = self._facts.server
         self.comfyui_version = comfyui_version
         self.client_id = client_id
-        self.hook_breaker = HookBreaker.save(self.era) if hook_breaker is True else hook_breaker or None
-        self.executor = make_executor(execution, server, self.era)
+        self.hook_breaker = HookBreaker.save(self._facts) if hook_breaker is True else hook_breaker or None
+        self.executor = self._facts.make_executor(execution, server)
         self.queue = execution.PromptQueue(server)
         self._numbers = itertools.count()
 
-    def validate(self, prompt: dict, prompt_id: str, outputs: Sequence[str] | None = None) -> list[str]:
+    def validate(self, prompt: dict[str, Any], prompt_id: str, outputs: Sequence[str] | None = None) -> list[str]:
         """Runs the era's ``validate_prompt`` (mutating ``prompt`` as ComfyUI does); returns good outputs."""
         validate = self.execution.validate_prompt
-        if self.era in _ASYNC_ERAS:
+        if self._protocol.async_validation:
             coro = validate(prompt_id, prompt, None if outputs is None else list(outputs))
             valid, error, good, node_errors = asyncio.run(coro)
         else:
@@ -209,32 +195,30 @@ class ExecutorHarness:
         Exceptions that escape the real ``execute()`` escape here too.
         """
         prompt_id = prompt_id or str(uuid.uuid4())
-        prompt = copy.deepcopy(dict(prompt))
-        extra = dict(extra_data) if extra_data is not None else (
+        posted_prompt: dict[str, Any] = copy.deepcopy(dict(prompt))
+        extra: dict[str, Any] = dict(extra_data) if extra_data is not None else (
             {"client_id": self.client_id} if self.client_id is not None else {})
         client_id = extra.get("client_id")
         handlers = getattr(self.server, "trigger_on_prompt", None)
         if handlers is not None:
-            posted = handlers({"prompt": prompt, "client_id": client_id, "extra_data": extra})
-            prompt = posted.get("prompt", prompt)
-        good = self.validate(prompt, prompt_id, outputs)
-        execute_outputs = list(outputs) if outputs is not None and self.era not in _ASYNC_ERAS else good
-        # The server moves the era's SENSITIVE_EXTRA_DATA_KEYS out of extra_data into the queue item.
-        secret = getattr(self.execution, "SENSITIVE_EXTRA_DATA_KEYS", ()) if self.era in _ASYNC_ERAS else ()
-        sensitive = {k: extra.pop(k) for k in secret if k in extra}
-        if self.era in _ASYNC_ERAS:
+            posted = handlers({"prompt": posted_prompt, "client_id": client_id, "extra_data": extra})
+            posted_prompt = posted.get("prompt", posted_prompt)
+        protocol = self._protocol
+        good = self.validate(posted_prompt, prompt_id, outputs)
+        execute_outputs = good if outputs is None or protocol.async_validation else list(outputs)
+        item: tuple[Any, ...] = (next(self._numbers), prompt_id, posted_prompt, extra, execute_outputs)
+        if protocol.sensitive_keys:
+            # The server moves SENSITIVE_EXTRA_DATA_KEYS out of extra_data into the queue item.
+            secret = getattr(self.execution, "SENSITIVE_EXTRA_DATA_KEYS", ())
+            sensitive = {k: extra.pop(k) for k in secret if k in extra}
             extra.setdefault("create_time", int(time.time() * 1000))
-        item = (next(self._numbers), prompt_id, prompt, extra, execute_outputs)
-        if self.era in _ASYNC_ERAS:
             item = item + (sensitive,)
         self.queue.put(item)
         queued, item_id = self.queue.get(timeout=0)
         start = len(self.server._sent)
         self.server.last_prompt_id = prompt_id
-        call_extra = queued[3]
-        if self.era in _ASYNC_ERAS:
-            call_extra = {**queued[3], **queued[5]}
-        if self.era == "D":  # main.py of 2026 exposes the workflow metadata during the prompt
+        call_extra = {**queued[3], **queued[5]} if protocol.sensitive_keys else queued[3]
+        if protocol.workflow_metadata:  # main.py exposes the workflow metadata during the prompt
             self.server.workflow_metadata = queued[3].get("workflow_metadata", {})
         record = _ProviderRecord.start()
         began = time.perf_counter()
@@ -244,15 +228,15 @@ class ExecutorHarness:
             self.queue.currently_running.pop(item_id, None)
             raise
         finally:
-            if self.era == "D":
+            if protocol.workflow_metadata:
                 self.server.workflow_metadata = {}
         finished = time.perf_counter()
         executor = self.executor
-        history_result = executor.outputs_ui if self.era == "A" else executor.history_result
+        history_result = getattr(executor, protocol.history)
         status = self.execution.PromptQueue.ExecutionStatus(
             status_str="success" if executor.success else "error",
             completed=executor.success, messages=executor.status_messages)
-        if self.era in _ASYNC_ERAS:
+        if protocol.sensitive_keys:  # the history keeps the item without its sensitive field
             self.queue.task_done(item_id, history_result, status=status, process_item=lambda i: i[:5])
         else:
             self.queue.task_done(item_id, history_result, status=status)
@@ -280,7 +264,7 @@ class _ProviderRecord:
 
     @classmethod
     def start(cls) -> _ProviderRecord | None:
-        module = sys.modules.get("comfy_execution.cache_provider")
+        module: Any = sys.modules.get("comfy_execution.cache_provider")
         if not isinstance(getattr(module, "_comfyruntime_calls", None), list):
             return None
         return cls(module, len(module._comfyruntime_calls), len(module._comfyruntime_unfinished_stores),

@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Final
 
-ERAS: Final = frozenset({"C", "D"})
-HOOK_BREAK: Final = (("comfy.model_management", "cast_to"),)
+from ..state.describe import describe
+from ..state.undo import ABSENT
+from .eras import Era
+
 GC_COLLECT_INTERVAL_S: Final = 10.0
-_ABSENT: Any = object()
 
 
 class HookBrokenWarning(UserWarning):
@@ -51,31 +52,30 @@ class HookBreaker:
     _last_gc: float | None = None
 
     @classmethod
-    def save(cls, era: str, originals: Mapping[str, Mapping[str, Any]] | None = None) -> HookBreaker | None:
-        """The breaker of an era that has one (None for A and B). ``originals`` maps a module name
-        to its namespace before any extension loaded (a residue snapshot's); default: now."""
-        if era not in ERAS:
+    def save(cls, era: Era, originals: Mapping[str, Mapping[str, Any]] | None = None) -> HookBreaker | None:
+        """The breaker of an era that has one (None where ``era.hook_break`` is empty: A and B).
+        ``originals`` maps a module name to its namespace before any extension loaded (a
+        snapshot's); default: now."""
+        if not era.hook_break:
             return None
         saved: dict[str, tuple[ModuleType, Any]] = {}
-        for module_name, attr in HOOK_BREAK:
+        for module_name, attr in era.hook_break:
             module = sys.modules.get(module_name)
             if module is None:
                 continue
             before = (originals or {}).get(module_name)
-            value = before.get(attr, _ABSENT) if before is not None else getattr(module, attr, _ABSENT)
-            if value is not _ABSENT:
+            value = before.get(attr, ABSENT) if before is not None else getattr(module, attr, ABSENT)
+            if value is not ABSENT:
                 saved[f"{module_name}.{attr}"] = (module, value)
         return cls(saved)
 
     def restore(self, when: str) -> list[Broken]:
         """Puts the saved functions back (``hook_breaker_ac10a0.restore_functions``); warns for each
         patch that was undone."""
-        from ..checks.residue import describe
-
         undone = []
         for where, (module, value) in self.saved.items():
             attr = where.rpartition(".")[2]
-            current = getattr(module, attr, _ABSENT)
+            current = getattr(module, attr, ABSENT)
             if current is not value:
                 undone.append(Broken(where, describe(current), when))
                 setattr(module, attr, value)
@@ -93,4 +93,4 @@ class HookBreaker:
         return self.restore(f"after prompt {prompt_id!r}")
 
 
-__all__ = ["Broken", "ERAS", "GC_COLLECT_INTERVAL_S", "HOOK_BREAK", "HookBreaker", "HookBrokenWarning"]
+__all__ = ["Broken", "GC_COLLECT_INTERVAL_S", "HookBreaker", "HookBrokenWarning"]

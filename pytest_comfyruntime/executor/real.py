@@ -71,13 +71,13 @@ def inspect_root(root: str | os.PathLike[str]) -> RootInfo:
                                "nodes.py and comfy/ in it); fix: point --comfyui-root at the folder that holds main.py")
     source = execution_py.read_text(encoding="utf-8", errors="replace")
     version = _read_version(path)
-    numeric = version is not None and re.fullmatch(r"\d+(\.\d+)*", version) is not None
-    if (numeric and version_tuple(version) >= (1,)) or "class PromptExecutor" not in source:
+    numeric = version if version is not None and re.fullmatch(r"\d+(\.\d+)*", version) is not None else None
+    if (numeric is not None and version_tuple(numeric) >= (1,)) or "class PromptExecutor" not in source:
         raise ComfyUIRootError(
             f"pytest-comfyruntime: {path} is ComfyUI {version or '(unrecognised execution.py)'}, a version this "
             "release does not know (it knows the 2024 recursive and sync executors, 0.3.4x-0.3.75 and the 2026 "
             "generation 0.35-0.38); fix: use one of those, or the mock (--comfyruntime-executor=mock)")
-    if _is_2026(path, source) or (numeric and version_tuple(version) >= (0, 4)):
+    if _is_2026(path, source) or (numeric is not None and version_tuple(numeric) >= (0, 4)):
         era = "D"
     elif not (path / "comfy_execution").is_dir():
         era = "A"
@@ -131,9 +131,9 @@ def load_real_comfyui(root: str | os.PathLike[str]) -> RealComfyUI:
     sys.path.insert(0, str(info.root))
     sys.dont_write_bytecode, old_dont_write = True, sys.dont_write_bytecode
     try:
-        import comfy.options  # noqa: F401  (cli_args parses nothing unless enabled)
-        import comfy.cli_args
-        comfy.cli_args.args.cpu = not _has_cuda()
+        importlib.import_module("comfy.options")  # (cli_args parses nothing unless enabled)
+        cli_args = importlib.import_module("comfy.cli_args")
+        cli_args.args.cpu = not _has_cuda()
         execution = importlib.import_module("execution")
         nodes = importlib.import_module("nodes")
     except ModuleNotFoundError as exc:

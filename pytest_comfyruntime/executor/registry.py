@@ -1,26 +1,29 @@
 """Registering node classes into ``nodes.NODE_CLASS_MAPPINGS`` for one test, with an undo."""
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from types import ModuleType
 from typing import Any
 
-_MISSING: Any = object()
+from ..state.undo import Undo
 
 
 class NodeRegistry:
     """Adds node classes to a ``nodes`` module (mock or real) and removes exactly those again.
 
-    ``add`` records what it replaces, so ``undo()`` restores an overridden class too; ``undo``
-    is idempotent and runs in reverse order.
+    ``add`` records what it replaces on an :class:`~pytest_comfyruntime.state.undo.Undo` (its
+    own, or the one given), so ``undo()`` restores an overridden class too; ``undo`` is
+    idempotent and runs in reverse order.
     """
 
-    def __init__(self, nodes_module: ModuleType) -> None:
+    def __init__(self, nodes_module: ModuleType, undo: Undo | None = None) -> None:
         self._nodes = nodes_module
-        self._undo: list[tuple[dict, str, Any]] = []
+        self._record = undo if undo is not None else Undo()
 
     @property
     def mappings(self) -> dict[str, type]:
-        return self._nodes.NODE_CLASS_MAPPINGS
+        mappings: dict[str, type] = self._nodes.NODE_CLASS_MAPPINGS
+        return mappings
 
     def add(self, name: str, cls: type, display_name: str | None = None) -> type:
         """Registers ``cls`` as class_type ``name`` (and its display name) until the test ends."""
@@ -38,14 +41,9 @@ class NodeRegistry:
         for name, cls in classes.items():
             self.add(name, cls, (display_names or {}).get(name))
 
-    def _set(self, mapping: dict, key: str, value: Any) -> None:
-        self._undo.append((mapping, key, mapping.get(key, _MISSING)))
-        mapping[key] = value
+    def _set(self, mapping: MutableMapping[str, Any], key: str, value: Any) -> None:
+        self._record.setitem(mapping, key, value)
 
     def undo(self) -> None:
-        while self._undo:
-            mapping, key, old = self._undo.pop()
-            if old is _MISSING:
-                mapping.pop(key, None)
-            else:
-                mapping[key] = old
+        """Removes what was added and puts back what was replaced (the whole record's steps)."""
+        self._record.undo()

@@ -1,21 +1,26 @@
 """Makes ``import execution`` (and ``nodes``, ``server``, ``folder_paths``, ``comfy.*``,
 ``comfy_execution.*``) resolve to the mock of one ComfyUI era, and undoes it exactly.
 
-The mock modules are files under ``mock_root/`` loaded under ComfyUI's own module names by a
-meta-path finder, so their functions look up ``execution.get_input_data`` and friends as module
-globals, as ComfyUI's do. ``StandIn.activate()`` returns the undo; afterwards ``sys.modules`` and
-``sys.meta_path`` hold exactly what they held before.
+The mock modules are plain files under ``mock_root/``, loaded under ComfyUI's own module names by
+a meta-path finder, so their functions look up ``execution.get_input_data`` and friends as module
+globals, as ComfyUI's do. A file is exactly what the eras it serves run: it lives in a folder named
+for those eras (``abcd/`` for all four, ``cd/`` for C and D, ``d/`` for D alone), and an era reads
+every folder whose name holds its letter; one module name must resolve to exactly one file per era.
+``StandIn.activate()`` returns the undo; afterwards ``sys.modules`` and ``sys.meta_path`` hold
+exactly what they held before.
 """
 from __future__ import annotations
 
 import importlib.abc
 import importlib.util
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import ModuleType
 
-from .eras import MANAGED_TOP_LEVEL, Era
+from ..state.undo import Undo
+from .eras import ERAS, MANAGED_TOP_LEVEL, Era
 
 MOCK_ROOT = Path(__file__).with_name("mock_root")
 
@@ -29,9 +34,16 @@ def is_managed(name: str) -> bool:
     return name in MANAGED_TOP_LEVEL or name.startswith(_MANAGED_PREFIXES)
 
 
-#: Folders under mock_root/ whose name differs from the module they hold, so that nothing in this
-#: project looks like a vendored copy of ComfyUI's own ``comfy_execution`` package.
+#: Folders under an era folder whose name differs from the module they hold, so that nothing in
+#: this project looks like a vendored copy of ComfyUI's own ``comfy_execution`` package.
 _FOLDER_NAMES = {"comfy_execution": "mock_comfy_execution"}
+_MODULE_NAMES = {folder: module for module, folder in _FOLDER_NAMES.items()}
+
+_ERA_LETTERS = frozenset(key.lower() for key in ERAS)
+
+
+class EraLayoutError(Exception):
+    """``mock_root/`` gives an era two files for one module (or is otherwise malformed)."""
 
 
 def _folder_of(name: str) -> Path:
@@ -39,60 +51,87 @@ def _folder_of(name: str) -> Path:
     return Path(_FOLDER_NAMES.get(top, top), *rest)
 
 
+def is_era_folder(name: str) -> bool:
+    """``a``, ``bcd``, ``abcd``: a folder of ``mock_root/`` named for the eras whose files it holds."""
+    return bool(name) and set(name) <= _ERA_LETTERS
+
+
+def era_folders(era: Era, root: Path = MOCK_ROOT) -> list[Path]:
+    """The folders of ``root`` that ``era`` reads: every era folder whose name holds its letter."""
+    letter = era.key.lower()
+    return sorted(p for p in root.iterdir() if p.is_dir() and is_era_folder(p.name) and letter in p.name)
+
+
+def module_name(relative: Path) -> str:
+    """``mock_comfy_execution/graph.py`` -> ``comfy_execution.graph``; ``comfy/__init__.py`` -> ``comfy``."""
+    parts = list(relative.with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    parts[0] = _MODULE_NAMES.get(parts[0], parts[0])
+    return ".".join(parts)
+
+
+def module_files(era: Era, root: Path = MOCK_ROOT) -> dict[str, Path]:
+    """Every module of ``era``, by name, and the one file it runs, sorted by name. Raises
+    :class:`EraLayoutError` naming both files when two of the era's folders hold the same module."""
+    found: dict[str, Path] = {}
+    for folder in era_folders(era, root):
+        for file in folder.rglob("*.py"):
+            relative = file.relative_to(folder)
+            if "__pycache__" in relative.parts:
+                continue
+            name = module_name(relative)
+            if name in found:
+                raise EraLayoutError(
+                    f"module {name!r} of ComfyUI era {era.label} has two files: "
+                    f"{found[name].relative_to(root)} and {file.relative_to(root)}; keep one of them")
+            found[name] = file
+    return dict(sorted(found.items()))
+
+
 class EraFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    def __init__(self, era: Era) -> None:
+    """Finds and runs the files of one era's mock modules (plain files: nothing is injected)."""
+
+    def __init__(self, era: Era, root: Path = MOCK_ROOT) -> None:
         self.era = era
-        self.dirs = [MOCK_ROOT / overlay for overlay in era.overlays]
-        self.loaded: dict[str, None] = {}  # names of the modules this finder executed, in import order
+        self.root = root
+        self.loaded: dict[str, ModuleType] = {}  # the modules this finder executed, in import order
+        self._files: dict[str, Path] | None = None
 
-    def _locate(self, name: str) -> tuple[Path, bool] | None:
-        rel = _folder_of(name)
-        for base in self.dirs:
-            package = base / rel / "__init__.py"
-            if package.is_file():
-                return package, True
-            module = base / rel.with_suffix(".py")
-            if module.is_file():
-                return module, False
-        return None
+    @property
+    def files(self) -> dict[str, Path]:
+        """Module name -> file, read from ``mock_root/`` on first use."""
+        if self._files is None:
+            self._files = module_files(self.era, self.root)
+        return self._files
 
-    def find_spec(self, fullname, path=None, target=None):
+    def find_spec(self, fullname: str, path: Sequence[str] | None = None,
+                  target: ModuleType | None = None) -> ModuleSpec | None:
         top = fullname.split(".", 1)[0]
         if top not in MANAGED_TOP_LEVEL:
             return None
-        found = self._locate(fullname) if top in self.era.modules else None
-        if found is None:
+        file = self.files.get(fullname) if top in self.era.modules else None
+        if file is None:
             # Never fall through to another ComfyUI on sys.path: in this era it does not exist.
             raise ModuleNotFoundError(
                 f"No module named {fullname!r} (pytest-comfyruntime mock of ComfyUI era {self.era.label})",
                 name=fullname)
-        file, is_package = found
-        search = [str(base / _folder_of(fullname)) for base in self.dirs] if is_package else None
+        search = None
+        if file.name == "__init__.py":
+            rel = _folder_of(fullname)
+            search = [str(folder / rel) for folder in era_folders(self.era, self.root) if (folder / rel).is_dir()]
         return importlib.util.spec_from_file_location(fullname, file, loader=self,
                                                       submodule_search_locations=search)
 
-    def create_module(self, spec):
+    def create_module(self, spec: ModuleSpec) -> None:
         return None
 
     def exec_module(self, module: ModuleType) -> None:
-        namespace = module.__dict__
-        namespace["__comfyruntime_era__"] = self.era.key
-        namespace["__comfyruntime_include__"] = lambda name: _include(name, namespace)
-        self.loaded[module.__name__] = None
-        _run_source(Path(module.__spec__.origin), namespace)
-
-
-def _run_source(path: Path, namespace: dict) -> None:
-    """Executes a mock source file in ``namespace``: its functions get that module as globals."""
-    exec(compile(path.read_bytes(), str(path), "exec", dont_inherit=True), namespace)
-
-
-def _include(name: str, namespace: dict) -> None:
-    """Runs ``mock_root/shared/<name>`` in a mock module's namespace (code shared by eras: it
-    branches on ``__comfyruntime_era__``); the including module keeps its own docstring."""
-    doc = namespace.get("__doc__")
-    _run_source(MOCK_ROOT / "shared" / name, namespace)
-    namespace["__doc__"] = doc
+        spec = module.__spec__
+        assert spec is not None and spec.origin is not None  # find_spec gave it a file
+        path = Path(spec.origin)
+        self.loaded[module.__name__] = module
+        exec(compile(path.read_bytes(), str(path), "exec", dont_inherit=True), module.__dict__)
 
 
 class StandIn:
@@ -106,42 +145,50 @@ class StandIn:
     def __init__(self, era: Era) -> None:
         self.era = era
         self._finder = EraFinder(era)
-        self._saved: dict[str, ModuleType] | None = None
+        self._undo: Undo | None = None
         self._kept: dict[str, ModuleType] = {}
 
     @property
     def active(self) -> bool:
-        return self._saved is not None
+        return self._undo is not None
 
     def activate(self) -> Callable[[], None]:
-        if self._saved is not None:
+        if self._undo is not None:
             raise RuntimeError("stand-in already active")
-        saved = {name: mod for name, mod in sys.modules.items() if is_managed(name)}
-        for name in saved:
-            del sys.modules[name]
+        undo = Undo()
+        # Undone newest first: keep what this era loaded, take every ComfyUI module out again,
+        # drop the finder, then put back the modules that were there before.
+        for name in [n for n in sys.modules if is_managed(n)]:
+            undo.set_module(name, None)
+        undo.call(self._remove_managed)
         sys.meta_path.insert(0, self._finder)
-        sys.modules.update(self._kept)
-        self._saved = saved
+        undo.call(self._remove_finder)
+        for name, module in self._kept.items():
+            undo.set_module(name, module)
+        undo.call(self._keep_loaded)
+        self._undo = undo
         return self.deactivate
 
     def deactivate(self) -> None:
-        if self._saved is None:
-            return
-        try:
-            sys.meta_path.remove(self._finder)
-        except ValueError:
-            pass
+        undo, self._undo = self._undo, None
+        if undo is not None:
+            undo.undo()
+
+    def _keep_loaded(self) -> None:
         self._kept = self.modules()
+
+    def _remove_finder(self) -> None:
+        if self._finder in sys.meta_path:
+            sys.meta_path.remove(self._finder)
+
+    @staticmethod
+    def _remove_managed() -> None:
         for name in [n for n in sys.modules if is_managed(n)]:
             del sys.modules[name]
-        sys.modules.update(self._saved)
-        self._saved = None
 
     def modules(self) -> dict[str, ModuleType]:
-        """The stand-in modules loaded so far, by name."""
-        found = {name: sys.modules.get(name) for name in self._finder.loaded}
-        return {name: mod for name, mod in found.items()
-                if mod is not None and getattr(mod, "__comfyruntime_era__", None) == self.era.key}
+        """The stand-in modules loaded so far and still in ``sys.modules``, by name."""
+        return {name: module for name, module in self._finder.loaded.items() if sys.modules.get(name) is module}
 
     def import_core(self, base_dir: str | None = None) -> ModuleType:
         """Imports ``execution`` and the modules extensions touch; points folder_paths at ``base_dir``."""

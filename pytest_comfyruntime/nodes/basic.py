@@ -33,7 +33,9 @@ import sys
 import time
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, NoReturn
+
+from ._types import InputTypes, UIOutput
 
 __all__ = [
     "ANY",
@@ -90,14 +92,14 @@ class CRInt:
     """An ``INT`` constant."""
 
     @classmethod
-    def INPUT_TYPES(cls):
+    def INPUT_TYPES(cls) -> InputTypes:
         return {"required": {"value": ("INT", {"default": 0, **_INT_OPTS})}}
 
     RETURN_TYPES = ("INT",)
     FUNCTION = "run"
     CATEGORY = CATEGORY
 
-    def run(self, value):
+    def run(self, value: int) -> tuple[int]:
         return (value,)
 
 
@@ -105,14 +107,14 @@ class CRFloat:
     """A ``FLOAT`` constant."""
 
     @classmethod
-    def INPUT_TYPES(cls):
+    def INPUT_TYPES(cls) -> InputTypes:
         return {"required": {"value": ("FLOAT", {"default": 0.0, **_FLOAT_OPTS})}}
 
     RETURN_TYPES = ("FLOAT",)
     FUNCTION = "run"
     CATEGORY = CATEGORY
 
-    def run(self, value):
+    def run(self, value: float) -> tuple[float]:
         return (value,)
 
 
@@ -120,14 +122,14 @@ class CRString:
     """A ``STRING`` constant."""
 
     @classmethod
-    def INPUT_TYPES(cls):
+    def INPUT_TYPES(cls) -> InputTypes:
         return {"required": {"value": ("STRING", {"default": "", "multiline": False})}}
 
     RETURN_TYPES = ("STRING",)
     FUNCTION = "run"
     CATEGORY = CATEGORY
 
-    def run(self, value):
+    def run(self, value: str) -> tuple[str]:
         return (value,)
 
 
@@ -135,7 +137,7 @@ class CRAdd:
     """``a + b`` on two ``INT`` inputs."""
 
     @classmethod
-    def INPUT_TYPES(cls):
+    def INPUT_TYPES(cls) -> InputTypes:
         return {"required": {"a": ("INT", {"default": 0, **_INT_OPTS}),
                              "b": ("INT", {"default": 0, **_INT_OPTS})}}
 
@@ -143,7 +145,7 @@ class CRAdd:
     FUNCTION = "run"
     CATEGORY = CATEGORY
 
-    def run(self, a, b):
+    def run(self, a: int, b: int) -> tuple[int]:
         return (a + b,)
 
 
@@ -151,7 +153,7 @@ class CRMultiply:
     """``a * b`` on two ``INT`` inputs."""
 
     @classmethod
-    def INPUT_TYPES(cls):
+    def INPUT_TYPES(cls) -> InputTypes:
         return {"required": {"a": ("INT", {"default": 1, **_INT_OPTS}),
                              "b": ("INT", {"default": 1, **_INT_OPTS})}}
 
@@ -159,7 +161,7 @@ class CRMultiply:
     FUNCTION = "run"
     CATEGORY = CATEGORY
 
-    def run(self, a, b):
+    def run(self, a: int, b: int) -> tuple[int]:
         return (a * b,)
 
 
@@ -167,7 +169,7 @@ class CRJoin:
     """``separator.join((a, b))`` on ``STRING`` inputs."""
 
     @classmethod
-    def INPUT_TYPES(cls):
+    def INPUT_TYPES(cls) -> InputTypes:
         return {"required": {"a": ("STRING", {"default": ""}),
                              "b": ("STRING", {"default": ""}),
                              "separator": ("STRING", {"default": " "})}}
@@ -176,7 +178,7 @@ class CRJoin:
     FUNCTION = "run"
     CATEGORY = CATEGORY
 
-    def run(self, a, b, separator):
+    def run(self, a: str, b: str, separator: str) -> tuple[str]:
         return (f"{a}{separator}{b}",)
 
 
@@ -184,7 +186,7 @@ class CRSwitch:
     """``on_true if select else on_false``; in eras B and C only the chosen branch runs."""
 
     @classmethod
-    def INPUT_TYPES(cls):
+    def INPUT_TYPES(cls) -> InputTypes:
         return {"required": {"select": ("BOOLEAN", {"default": True}),
                              "on_true": (ANY, {"lazy": True}),
                              "on_false": (ANY, {"lazy": True})}}
@@ -193,12 +195,12 @@ class CRSwitch:
     FUNCTION = "run"
     CATEGORY = CATEGORY
 
-    def check_lazy_status(self, select, on_true=None, on_false=None):
+    def check_lazy_status(self, select: bool, on_true: Any = None, on_false: Any = None) -> list[str]:
         needed = "on_true" if select else "on_false"
         value = on_true if select else on_false
         return [needed] if value is None else []
 
-    def run(self, select, on_true=None, on_false=None):
+    def run(self, select: bool, on_true: Any = None, on_false: Any = None) -> tuple[Any]:
         return (on_true if select else on_false,)
 
 
@@ -206,7 +208,7 @@ class CRFail:
     """Raises ``ValueError(message)``; its ``value`` input lets it sit anywhere in a graph."""
 
     @classmethod
-    def INPUT_TYPES(cls):
+    def INPUT_TYPES(cls) -> InputTypes:
         return {"required": {"value": (ANY,),
                              "message": ("STRING", {"default": "CRFail: deliberate failure"})}}
 
@@ -214,7 +216,7 @@ class CRFail:
     FUNCTION = "run"
     CATEGORY = CATEGORY
 
-    def run(self, value, message):
+    def run(self, value: Any, message: str) -> NoReturn:
         raise ValueError(message)
 
 
@@ -222,7 +224,7 @@ class CRBurn:
     """Burns ``microseconds`` of this thread's CPU time in a busy loop, then passes ``value`` on."""
 
     @classmethod
-    def INPUT_TYPES(cls):
+    def INPUT_TYPES(cls) -> InputTypes:
         return {"required": {"value": (ANY,),
                              "microseconds": ("INT", {"default": 1000, "min": 0, "max": _MAX_BURN_US})}}
 
@@ -230,7 +232,7 @@ class CRBurn:
     FUNCTION = "run"
     CATEGORY = CATEGORY
 
-    def run(self, value, microseconds):
+    def run(self, value: Any, microseconds: int) -> tuple[Any]:
         clock = time.thread_time_ns
         deadline = clock() + int(microseconds) * 1000
         while clock() < deadline:
@@ -246,7 +248,7 @@ class CRChanging:
     """
 
     @classmethod
-    def INPUT_TYPES(cls):
+    def INPUT_TYPES(cls) -> InputTypes:
         return {"required": {"token": ("STRING", {"default": ""})},
                 "optional": {"value": (ANY,)}}
 
@@ -255,11 +257,11 @@ class CRChanging:
     CATEGORY = CATEGORY
 
     @classmethod
-    def IS_CHANGED(cls, token="", **kwargs):
+    def IS_CHANGED(cls, token: str = "", **kwargs: Any) -> str:
         # Era A also passes the hidden and linked inputs; B and C pass linked inputs as None.
         return token
 
-    def run(self, token, value=None):
+    def run(self, token: str, value: Any = None) -> tuple[Any]:
         return (token if value is None else value,)
 
 
@@ -267,7 +269,7 @@ class CRRange:
     """``[start, start + step, ...]`` (``count`` items) as a list output (``OUTPUT_IS_LIST``)."""
 
     @classmethod
-    def INPUT_TYPES(cls):
+    def INPUT_TYPES(cls) -> InputTypes:
         return {"required": {"start": ("INT", {"default": 0, **_INT_OPTS}),
                              "count": ("INT", {"default": 3, "min": 0, "max": _MAX_RANGE}),
                              "step": ("INT", {"default": 1, **_INT_OPTS})}}
@@ -277,7 +279,7 @@ class CRRange:
     FUNCTION = "run"
     CATEGORY = CATEGORY
 
-    def run(self, start, count, step):
+    def run(self, start: int, count: int, step: int) -> tuple[list[int]]:
         return ([start + i * step for i in range(count)],)
 
 
@@ -285,7 +287,7 @@ class CRSum:
     """The sum of a whole list of ``INT`` values in one call (``INPUT_IS_LIST``)."""
 
     @classmethod
-    def INPUT_TYPES(cls):
+    def INPUT_TYPES(cls) -> InputTypes:
         return {"required": {"values": ("INT", {"default": 0, **_INT_OPTS})}}
 
     RETURN_TYPES = ("INT",)
@@ -293,7 +295,7 @@ class CRSum:
     FUNCTION = "run"
     CATEGORY = CATEGORY
 
-    def run(self, values):
+    def run(self, values: list[int]) -> tuple[int]:
         return (sum(values),)
 
 
@@ -301,7 +303,7 @@ class CRRecord:
     """Output node: reports what it received, its ``UNIQUE_ID`` and its label in its ``ui`` output."""
 
     @classmethod
-    def INPUT_TYPES(cls):
+    def INPUT_TYPES(cls) -> InputTypes:
         return {"required": {"value": (ANY,),
                              "label": ("STRING", {"default": ""})},
                 "hidden": {"unique_id": "UNIQUE_ID"}}
@@ -311,7 +313,7 @@ class CRRecord:
     FUNCTION = "run"
     CATEGORY = CATEGORY
 
-    def run(self, value, label, unique_id=None):
+    def run(self, value: Any, label: str, unique_id: str | None = None) -> UIOutput:
         ui = {"value": [_jsonable(value)], "type": [type(value).__name__],
               "unique_id": [unique_id], "label": [label]}
         return {"ui": ui, "result": ()}

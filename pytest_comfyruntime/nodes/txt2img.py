@@ -41,9 +41,10 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, overload
 
 from ._png import write_png
+from ._types import Conditioning, InputTypes, Latent, UIOutput
 
 __all__ = [
     "CHECKPOINT_NAMES",
@@ -184,7 +185,11 @@ class StandInImageBatch(Sequence[StandInImage]):
         first = self.images[0]
         return (len(self.images), first.height, first.width, 3)
 
-    def __getitem__(self, index):  # type: ignore[override]
+    @overload
+    def __getitem__(self, index: int) -> StandInImage: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[StandInImage, ...]: ...
+    def __getitem__(self, index: int | slice) -> StandInImage | tuple[StandInImage, ...]:
         return self.images[index]
 
     def __len__(self) -> int:
@@ -195,7 +200,7 @@ class CheckpointLoaderSimple:
     """Stand-in: returns MODEL, CLIP and VAE records named after the checkpoint; loads nothing."""
 
     @classmethod
-    def INPUT_TYPES(cls):
+    def INPUT_TYPES(cls) -> InputTypes:
         names = list(CHECKPOINT_NAMES)
         folder_paths = sys.modules.get("folder_paths")
         lister = getattr(folder_paths, "get_filename_list", None)
@@ -212,10 +217,10 @@ class CheckpointLoaderSimple:
     CATEGORY = "loaders"
 
     @classmethod
-    def VALIDATE_INPUTS(cls, ckpt_name):
+    def VALIDATE_INPUTS(cls, ckpt_name: object) -> bool | str:
         return _validate_names(ckpt_name=ckpt_name)
 
-    def load_checkpoint(self, ckpt_name):
+    def load_checkpoint(self, ckpt_name: str) -> tuple[StandInModel, StandInClip, StandInVae]:
         return (StandInModel(ckpt_name, _digest("MODEL", ckpt_name)),
                 StandInClip(ckpt_name, _digest("CLIP", ckpt_name)),
                 StandInVae(ckpt_name, _digest("VAE", ckpt_name)))
@@ -225,7 +230,7 @@ class CLIPTextEncode:
     """Stand-in: CONDITIONING ``[[cond, {"pooled_output": pooled}]]`` derived from text and CLIP."""
 
     @classmethod
-    def INPUT_TYPES(cls):
+    def INPUT_TYPES(cls) -> InputTypes:
         return {"required": {
             "text": ("STRING", {"multiline": True, "dynamicPrompts": True, "tooltip": "The text to be encoded."}),
             "clip": ("CLIP", {"tooltip": "The CLIP model used for encoding the text."}),
@@ -235,7 +240,7 @@ class CLIPTextEncode:
     FUNCTION = "encode"
     CATEGORY = "conditioning"
 
-    def encode(self, clip, text):
+    def encode(self, clip: StandInClip | None, text: str) -> tuple[Conditioning]:
         if clip is None:
             raise RuntimeError("ERROR: clip input is invalid: None\n\nIf the clip is from a checkpoint loader node "
                                "your checkpoint does not contain a valid clip or text encoder model.")
@@ -248,7 +253,7 @@ class EmptyLatentImage:
     """Stand-in: LATENT ``{"samples": tensor of shape (batch, 4, height // 8, width // 8)}``."""
 
     @classmethod
-    def INPUT_TYPES(cls):
+    def INPUT_TYPES(cls) -> InputTypes:
         return {"required": {
             "width": ("INT", {"default": 512, "min": 16, "max": MAX_RESOLUTION, "step": 8,
                               "tooltip": "The width of the latent images in pixels."}),
@@ -262,12 +267,12 @@ class EmptyLatentImage:
     FUNCTION = "generate"
     CATEGORY = "latent"
 
-    def generate(self, width, height, batch_size=1):
+    def generate(self, width: int, height: int, batch_size: int = 1) -> tuple[Latent]:
         shape = (batch_size, 4, height // 8, width // 8)
         return ({"samples": StandInTensor(shape, _digest("empty_latent", shape))},)
 
 
-def _conditioning_digest(conditioning) -> list[str]:
+def _conditioning_digest(conditioning: Conditioning) -> list[str]:
     return [getattr(entry[0], "digest", repr(entry[0])) for entry in conditioning]
 
 
@@ -275,7 +280,7 @@ class KSampler:
     """Stand-in: a LATENT of the input's shape whose digest depends on every input."""
 
     @classmethod
-    def INPUT_TYPES(cls):
+    def INPUT_TYPES(cls) -> InputTypes:
         return {"required": {
             "model": ("MODEL", {"tooltip": "The model used for denoising the input latent."}),
             "seed": ("INT", {"default": 0, "min": 0, "max": 0xFFFFFFFFFFFFFFFF, "control_after_generate": True,
@@ -298,10 +303,12 @@ class KSampler:
     CATEGORY = "sampling"
 
     @classmethod
-    def VALIDATE_INPUTS(cls, sampler_name, scheduler):
+    def VALIDATE_INPUTS(cls, sampler_name: object, scheduler: object) -> bool | str:
         return _validate_names(sampler_name=sampler_name, scheduler=scheduler)
 
-    def sample(self, model, seed, steps, cfg, sampler_name, scheduler, positive, negative, latent_image, denoise=1.0):
+    def sample(self, model: StandInModel, seed: int, steps: int, cfg: float, sampler_name: str, scheduler: str,
+               positive: Conditioning, negative: Conditioning, latent_image: Latent,
+               denoise: float = 1.0) -> tuple[Latent]:
         utils = sys.modules.get("comfy.utils")
         management = sys.modules.get("comfy.model_management")
         bar_class = getattr(utils, "ProgressBar", None)
@@ -325,7 +332,7 @@ class VAEDecode:
     """Stand-in: an IMAGE batch of ``(height * 8, width * 8)`` images derived from the latent."""
 
     @classmethod
-    def INPUT_TYPES(cls):
+    def INPUT_TYPES(cls) -> InputTypes:
         return {"required": {
             "samples": ("LATENT", {"tooltip": "The latent to be decoded."}),
             "vae": ("VAE", {"tooltip": "The VAE model used for decoding the latent."}),
@@ -335,7 +342,7 @@ class VAEDecode:
     FUNCTION = "decode"
     CATEGORY = "latent"
 
-    def decode(self, vae, samples):
+    def decode(self, vae: StandInVae, samples: Latent) -> tuple[StandInImageBatch]:
         latent = samples["samples"]
         batch, _channels, height, width = latent.shape
         images = tuple(StandInImage(height * 8, width * 8, _digest("image", vae.digest, latent.digest, index))
@@ -346,7 +353,7 @@ class VAEDecode:
 class SaveImage:
     """Stand-in: writes one small real PNG per image, with ComfyUI's metadata chunks."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.type = "output"
         self.prefix_append = ""
         self.compress_level = 4
@@ -354,14 +361,14 @@ class SaveImage:
     @property
     def output_dir(self) -> str:
         """The directory ``folder_paths`` gives now (the real node reads it once, in ``__init__``)."""
-        import folder_paths
+        import folder_paths  # type: ignore[import-not-found]  # ComfyUI's module (or the stand-in), found at run time
 
-        if self.type == "output":
-            return folder_paths.get_output_directory()
-        return folder_paths.get_temp_directory()
+        directory: str = (folder_paths.get_output_directory() if self.type == "output"
+                          else folder_paths.get_temp_directory())
+        return directory
 
     @classmethod
-    def INPUT_TYPES(cls):
+    def INPUT_TYPES(cls) -> InputTypes:
         return {
             "required": {
                 "images": ("IMAGE", {"tooltip": "The images to save."}),
@@ -375,13 +382,15 @@ class SaveImage:
     OUTPUT_NODE = True
     CATEGORY = "image"
 
-    def save_images(self, images, filename_prefix="ComfyUI", prompt=None, extra_pnginfo=None):
-        import folder_paths
+    def save_images(self, images: Sequence[StandInImage], filename_prefix: str = "ComfyUI",
+                    prompt: dict[str, Any] | None = None,
+                    extra_pnginfo: dict[str, Any] | None = None) -> UIOutput:
+        import folder_paths  # untyped like the import in output_dir (mypy reports a missing module once)
 
         filename_prefix += self.prefix_append
         full_output_folder, filename, counter, subfolder, filename_prefix = folder_paths.get_save_image_path(
             filename_prefix, self.output_dir, images[0].shape[1], images[0].shape[0])
-        results = []
+        results: list[dict[str, str]] = []
         for batch_number, image in enumerate(images):
             text: list[tuple[str, str]] = []
             if not _metadata_disabled():
@@ -402,13 +411,13 @@ class SaveImage:
 class PreviewImage(SaveImage):
     """Stand-in: like SaveImage, into the temp directory, ``type`` ``"temp"``."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.type = "temp"
         self.prefix_append = "_temp_" + "".join(secrets.choice(_PREVIEW_LETTERS) for _ in range(5))
         self.compress_level = 1
 
     @classmethod
-    def INPUT_TYPES(cls):
+    def INPUT_TYPES(cls) -> InputTypes:
         return {"required": {"images": ("IMAGE",)},
                 "hidden": {"prompt": "PROMPT", "extra_pnginfo": "EXTRA_PNGINFO"}}
 

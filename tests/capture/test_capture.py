@@ -130,7 +130,7 @@ def test_missing_required_target_refuses(capture) -> None:
     fake = types.ModuleType("execution")
 
     class PromptExecutor:
-        def execute(self, prompt, prompt_id, extra_data={}, execute_outputs=[]):
+        def execute(self, prompt, prompt_id, extra_data=None, execute_outputs=None):
             pass
 
     PromptExecutor.__module__ = "execution"
@@ -250,10 +250,42 @@ def test_importing_the_capture_patches_nothing_and_loads_nothing_heavy() -> None
     import subprocess
     import sys
 
-    code = ("import sys; import pytest_comfyruntime.capture, pytest_comfyruntime.checks.plugin; "
+    code = ("import sys; import pytest_comfyruntime.capture, pytest_comfyruntime.checks_plugin; "
             "print(sorted(m for m in ('torch','numpy','PIL','diffusers','execution','nodes') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_importing_the_capture_loads_no_harness_module() -> None:
+    """What an extension does inside a running ComfyUI: ``import pytest_comfyruntime.capture``
+    loads the capture (and pydantic, its models' base) and none of the harness; the package's
+    public names still resolve, each on first use."""
+    import json
+    import subprocess
+    import sys
+
+    code = """
+import json, sys
+import pytest_comfyruntime.capture
+loaded = sorted(m for m in sys.modules if m == "pytest" or m.startswith(("pytest_comfyruntime", "_pytest")))
+import pytest_comfyruntime
+resolved = {n: getattr(pytest_comfyruntime, n).__module__ for n in ("ExecutorHarness", "RuntimeChecks",
+                                                                      "HooksActiveReport", "IsolationReport")}
+missing = [n for n in pytest_comfyruntime.__all__ if not hasattr(pytest_comfyruntime, n)]
+print(json.dumps({"loaded": loaded, "resolved": resolved, "missing": missing,
+                  "listed": sorted(set(pytest_comfyruntime.__all__) - set(dir(pytest_comfyruntime)))}))
+"""
+    out = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    harness = [m for m in out["loaded"] if m != "pytest_comfyruntime" and not m.startswith("pytest_comfyruntime.capture")]
+    assert harness == [], f"import pytest_comfyruntime.capture loaded harness modules: {harness}"
+    for prefix in ("executor", "checks", "runtime", "plugin", "checks_plugin", "config", "workflows", "state"):
+        assert not any(m.startswith(f"pytest_comfyruntime.{prefix}") for m in out["loaded"]), prefix
+    assert "pytest_comfyruntime.capture._capture" in out["loaded"]
+    assert out["resolved"] == {"ExecutorHarness": "pytest_comfyruntime.executor.harness",
+                               "RuntimeChecks": "pytest_comfyruntime.checks.assertions",
+                               "HooksActiveReport": "pytest_comfyruntime.checks.hooks_active",
+                               "IsolationReport": "pytest_comfyruntime.checks.canaries"}
+    assert out["missing"] == [] and out["listed"] == []
 
 
 @pytest.mark.parametrize("era, patched", [

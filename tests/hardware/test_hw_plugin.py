@@ -27,13 +27,15 @@ def test_bf16(comfy_hw): assert comfy_hw.dtype == "bfloat16"
 def test_vram(comfy_hw): assert comfy_hw.memory_mb == 24576
 
 @pytest.mark.multi_gpu(2)
-def test_multi(comfy_hw): assert comfy_hw.device_count == 2
+def test_multi(comfy_hw): assert (comfy_hw.device_count, comfy_hw.describe()) == (2, "device=cuda:0 dtype=bfloat16 scale=1 gpus=2")
 
 @pytest.mark.mps
 def test_mps(): pass
 
 @pytest.mark.hardware(device="cuda", dtype="bf16", vram_mb=8000, on_missing="fail")
-def test_hardware(comfy_hw): assert comfy_hw.describe() == "device=cuda:0 dtype=bfloat16 scale=1 gpus=1" or True
+def test_hardware(comfy_hw):  # one GPU of the two (gpus= is printed only when not 1), as asked, no downgrade
+    assert (comfy_hw.describe(), comfy_hw.device_count, comfy_hw.downgraded_from) == (
+        "device=cuda:0 dtype=bfloat16 scale=1", 1, {})
 '''
 
 
@@ -377,16 +379,88 @@ def test_flash_attention():
 '''
 
 
-def test_readme_example(pytester: pytest.Pytester) -> None:
-    """The README's example, on a runner without a GPU (simulated, then this machine as it is).
+# torch as the README example sees it, made the same on every runner: a stand-in that records what
+# the example asks of it ("present"), or an import that fails ("absent"). Real torch is never used:
+# simulated hardware runs no tensors, and whether torch is installed here must not change the outcome.
+TORCH_PRESENT = '''
+import sys, types
 
-    In child processes: pytester's in-process runs drop the modules a run imported, and torch
-    cannot be imported twice into one process.
-    """
+torch = types.ModuleType("torch")
+torch.float32, torch.float16, torch.bfloat16 = "torch.float32", "torch.float16", "torch.bfloat16"
+
+
+class _Tensor:
+    def __init__(self, shape, device, dtype):
+        self.shape, self.device, self.dtype = shape, device, dtype
+
+
+def randn(*shape, device, dtype):
+    print("randn", shape, device, dtype)
+    return _Tensor(shape, device, dtype)
+
+
+torch.randn = randn
+sys.modules["torch"] = torch
+'''
+TORCH_ABSENT = '''
+import sys
+
+sys.modules["torch"] = None  # import torch raises ImportError, as where torch is not installed
+'''
+
+
+NO_GPU = "no GPU [[]simulated: cpu:ram=8GB[]]"
+TURING = "cuda:0 Simulated GPU (sm_75, 8192 MB, 8192 MB free)"
+FLASH_SKIPPED = ("SKIPPED [[]1[]] test_readme_example.py:*: comfyruntime hardware: needs a CUDA GPU with compute "
+                 "capability >= 8.0 (@pytest.mark.cuda(min_capability=(8, 0))); found ")
+ON_THE_CPU = ("  downgraded test_readme_example.py::test_sampler_step: device cuda -> cpu (" + NO_GPU + "); "
+              "vram 16000 MB -> 8192 MB (scale 0.51) (8192 MB of RAM on the CPU (" + NO_GPU + ")); "
+              "dtype bfloat16 -> float32 (only the CPU (" + NO_GPU + "), where the safe-dtype policy gives float32)")
+
+
+@pytest.mark.parametrize("torch, spec, outcomes, lines", [
+    pytest.param("present", "cpu:ram=8GB", {"passed": 1, "skipped": 1}, [
+        "randn (4, 4, 64, 64) cpu torch.float32",  # RAM stands in for VRAM: 8192 of 16000 MB, batch 8 -> 4
+        "device=cpu dtype=float32 scale=0.51 {'device': 'cuda', 'vram': '16000 MB', 'dtype': 'bfloat16'}",
+        "2 tests decided on hardware: 0 ran as asked, 1 downgraded, 1 skipped for missing hardware, "
+        "0 failed for missing hardware",
+        ON_THE_CPU,
+        "PASSED test_readme_example.py::test_sampler_step",
+        FLASH_SKIPPED + NO_GPU,
+    ], id="no-gpu"),
+    pytest.param("absent", "cpu:ram=8GB", {"skipped": 2}, [
+        "2 tests decided on hardware: 0 ran as asked, 1 downgraded, 1 skipped for missing hardware, "
+        "0 failed for missing hardware",
+        ON_THE_CPU,  # decided before the test body; then importorskip skips it
+        "SKIPPED [[]1[]] test_readme_example.py:*: could not import 'torch': import of torch halted; "
+        "None in sys.modules",
+        FLASH_SKIPPED + NO_GPU,
+    ], id="no-gpu-no-torch"),
+    pytest.param("present", "cuda:sm_80:24GB:bf16", {"passed": 2}, [
+        "randn (8, 4, 64, 64) cuda:0 torch.bfloat16",
+        "device=cuda:0 dtype=bfloat16 scale=1 {}",
+        "2 tests decided on hardware: 2 ran as asked, 0 downgraded, 0 skipped for missing hardware, "
+        "0 failed for missing hardware",
+        "PASSED test_readme_example.py::test_sampler_step",
+        "PASSED test_readme_example.py::test_flash_attention",
+    ], id="ampere-24gb"),
+    pytest.param("present", "cuda:sm_75:8GB", {"passed": 1, "skipped": 1}, [
+        "randn (4, 4, 64, 64) cuda:0 torch.float16",
+        "device=cuda:0 dtype=float16 scale=0.51 {'vram': '16000 MB', 'dtype': 'bfloat16'}",
+        "2 tests decided on hardware: 0 ran as asked, 1 downgraded, 1 skipped for missing hardware, "
+        "0 failed for missing hardware",
+        "  downgraded test_readme_example.py::test_sampler_step: vram 16000 MB -> 8192 MB (scale 0.51) "
+        "(8192 MB free on " + TURING + " [[]simulated: cuda:sm_75:8GB[]]); dtype bfloat16 -> float16 (" + TURING +
+        ", without bfloat16 (needs sm_80+) [[]simulated: cuda:sm_75:8GB[]], where the safe-dtype policy gives float16)",
+        "PASSED test_readme_example.py::test_sampler_step",
+        FLASH_SKIPPED + TURING + " [[]simulated: cuda:sm_75:8GB[]]",
+    ], id="turing-8gb"),
+])
+def test_readme_example(pytester: pytest.Pytester, torch: str, spec: str, outcomes: dict, lines: list) -> None:
+    """The README's example on simulated runners, with torch present (a stand-in) or absent: each
+    case has one exact outcome, whether or not torch is installed where this suite runs."""
+    pytester.makeconftest(TORCH_PRESENT if torch == "present" else TORCH_ABSENT)
     pytester.makepyfile(README_EXAMPLE)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rA", SIM, "cpu:ram=8GB")
-    result.assert_outcomes(passed=1, skipped=1)
-    result.stdout.fnmatch_lines(["device=cpu dtype=float32 scale=0.51 {'device': 'cuda', 'vram': '16000 MB', "
-                                 "'dtype': 'bfloat16'}"])
-    outcomes = pytester.runpytest_subprocess("-p", "no:cacheprovider").parseoutcomes()
-    assert outcomes.get("passed", 0) >= 1 and not outcomes.get("failed") and not outcomes.get("errors")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rA", SIM, spec)
+    result.assert_outcomes(**outcomes)
+    result.stdout.fnmatch_lines(lines, consecutive=False)

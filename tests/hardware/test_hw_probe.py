@@ -9,8 +9,13 @@ from typing import Any
 
 import pytest
 
-from pytest_comfyruntime.hardware import Capabilities, inspect_capabilities, parse_hardware_spec, use_capabilities
-from pytest_comfyruntime.hardware import probe
+from pytest_comfyruntime.hardware import (
+    Capabilities,
+    inspect_capabilities,
+    parse_hardware_spec,
+    probe,
+    use_capabilities,
+)
 from pytest_comfyruntime.hardware.probe import detect_platform, get_capabilities
 
 

@@ -10,7 +10,7 @@ from planted_faults import source
 
 
 def _real_args(config: pytest.Config) -> list[str] | None:
-    from pytest_comfyruntime.plugin import RUNTIME_KEY
+    from pytest_comfyruntime.runtime import RUNTIME_KEY
 
     runtime = config.stash.get(RUNTIME_KEY, None)
     real = runtime.backends.get("real") if runtime is not None else None

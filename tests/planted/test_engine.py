@@ -8,9 +8,9 @@ import sys
 import pytest
 from pydantic import BaseModel
 
+from pytest_comfyruntime.checks.canaries import CanaryPlan, _Planned, scan, walk
 from pytest_comfyruntime.checks.hooks_active import CallCounter, installed_since
 from pytest_comfyruntime.checks.lookups import LookupTracer, Watched
-from pytest_comfyruntime.checks.isolation import CanaryPlan, _Planned, scan, walk
 from pytest_comfyruntime.nodes import TEST_NODE_CLASS_MAPPINGS
 from pytest_comfyruntime.nodes._png import write_png
 
@@ -78,12 +78,12 @@ def test_walk_understands_models_dataclasses_objects_and_cycles() -> None:
     class D:
         b: int
 
-    class O:
+    class Obj:
         def __init__(self) -> None:
             self.c = "x"
             self.me = self
 
-    leaves = dict(walk({"m": M(a="1"), "d": D(b=2), "o": O()}))
+    leaves = dict(walk({"m": M(a="1"), "d": D(b=2), "o": Obj()}))
     assert leaves["['m']['a']"] == "1" and leaves["['d']['b']"] == 2 and leaves["['o'].__dict__['c']"] == "x"
 
 
@@ -138,7 +138,7 @@ def test_the_isolation_assertion_accepts_bundled_workflows(comfyruntime, comfy_w
 
 
 def test_installed_since_names_replaced_and_added(comfy_execution_module, request) -> None:
-    from pytest_comfyruntime.plugin import CONTEXT_KEY
+    from pytest_comfyruntime.runtime import CONTEXT_KEY
 
     snapshot = request.node.stash[CONTEXT_KEY].snapshot
     original = comfy_execution_module.get_input_data

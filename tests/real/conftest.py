@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_comfyruntime.plugin import RUNTIME_KEY
+from pytest_comfyruntime.runtime import RUNTIME_KEY
 
 
 @pytest.fixture(scope="session")

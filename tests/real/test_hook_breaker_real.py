@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ast
 
-from pytest_comfyruntime.executor import hook_breaker
 from realtier import backend_harness
 
 
@@ -24,13 +23,13 @@ def read_hook_break(path) -> list[tuple[str, str]]:
 def test_hook_break_list_is_the_roots(runtime):
     real = runtime.backends["real"]
     path = real.real.info.root / "hook_breaker_ac10a0.py"
-    if real.era.key not in hook_breaker.ERAS:
+    if not real.era.hook_break:
         assert not path.exists(), f"{path} exists: era {real.era.key} has a hook breaker after all"
         return
-    assert read_hook_break(path) == list(hook_breaker.HOOK_BREAK)
+    assert read_hook_break(path) == list(real.era.hook_break)
     with backend_harness(runtime, "real") as harness:
         assert harness.hook_breaker is not None
-        assert list(harness.hook_breaker.saved) == [f"{m}.{n}" for m, n in hook_breaker.HOOK_BREAK]
+        assert list(harness.hook_breaker.saved) == [f"{m}.{n}" for m, n in real.era.hook_break]
         module, original = harness.hook_breaker.saved["comfy.model_management.cast_to"]
         assert module.__file__.startswith(str(real.real.info.root)) and original is module.cast_to
 
@@ -44,7 +43,7 @@ def test_a_cast_to_patch_is_undone_after_the_first_prompt_on_real_comfyui(runtim
     prompt = {"1": {"class_type": "CRInt", "inputs": {"value": 2}},
               "2": {"class_type": "CRRecord", "inputs": {"value": ["1", 0], "label": "x"}}}
     with backend_harness(runtime, "real") as harness:
-        if real.era.key not in hook_breaker.ERAS:  # A and B: nothing is put back
+        if not real.era.hook_break:  # A and B: nothing is put back
             assert harness.hook_breaker is None
             return
         import comfy.model_management as mm

@@ -13,8 +13,8 @@ import copy
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
-
 from realtier import run_on_both
+
 from pytest_comfyruntime.checks.parity import parity_diff
 from pytest_comfyruntime.nodes import TEST_NODE_CLASS_MAPPINGS, TXT2IMG_NODE_CLASS_MAPPINGS
 from pytest_comfyruntime.workflows import load_workflow
@@ -50,7 +50,7 @@ def graphs(draw):
     count = draw(st.integers(min_value=1, max_value=9))
     prompt: dict = {}
     ids = []
-    for index in range(count):
+    for _ in range(count):
         node_id = str(draw(st.integers(min_value=1, max_value=60)))
         while node_id in prompt:
             node_id = str(int(node_id) + 61)
@@ -100,6 +100,7 @@ def test_failing_node_error_shape(runtime):
 def test_a_difference_is_reported_as_a_readable_diff(runtime):
     """The comparison can fail: a mock-only change to CRAdd shows up in the diff, naming the node."""
     from realtier import backend_harness
+
     from pytest_comfyruntime.checks.parity import record_series
     from pytest_comfyruntime.nodes.basic import CRAdd
 
@@ -118,6 +119,55 @@ def test_a_difference_is_reported_as_a_readable_diff(runtime):
     assert diff.startswith("--- mock off by one\n+++ real off by one")
     changed = [line[0] + line[1:].strip() for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in ("---", "+++")]
     assert "-3" in changed and "+2" in changed
+
+
+def _polled_node() -> tuple[type, list, list]:
+    """A node whose IS_CHANGED answers ``token[0]`` (set by the test), and the list of its runs."""
+    token, calls = ["x"], []
+
+    class Polled:
+        @classmethod
+        def INPUT_TYPES(cls):
+            return {"required": {"value": ("INT", {"default": 0})}}
+
+        RETURN_TYPES = ("INT",)
+        FUNCTION = "run"
+
+        @classmethod
+        def IS_CHANGED(cls, value=None, **kwargs):
+            return token[0]
+
+        def run(self, value):
+            calls.append(value)
+            return (value,)
+
+    return Polled, token, calls
+
+
+def test_is_changed_alone_decides_a_rerun(runtime):
+    """The same prompt five times; only the node's IS_CHANGED answer changes between runs (its
+    inputs never do). Mock and real ComfyUI both rerun it, and what depends on it, exactly when
+    that answer changes, and serve it from the cache when it stays the same."""
+    from realtier import backend_harness
+
+    prompt = {"1": {"class_type": "Polled", "inputs": {"value": 7}},
+              "2": {"class_type": "CRRecord", "inputs": {"value": ["1", 0], "label": ""}}}
+    runs = {}
+    for backend in ("mock", "real"):
+        polled, token, calls = _polled_node()
+        runs[backend] = []
+        with backend_harness(runtime, backend, {"Polled": polled}) as harness:
+            for step, value in enumerate(["x", "x", "y", "y", "x"]):
+                token[0] = value
+                result = harness.run(prompt, prompt_id=f"prompt-{step}")
+                runs[backend].append((value, result.success, result.outputs.get("2", {}).get("value"),
+                                      sorted(result.executed_nodes), sorted(result.cached_nodes)))
+        assert calls == [7, 7, 7], (backend, calls)
+    expected = [("x", True, [7], ["1", "2"], []), ("x", True, [7], [], ["1", "2"]),
+                ("y", True, [7], ["1", "2"], []), ("y", True, [7], [], ["1", "2"]),
+                ("x", True, [7], ["1", "2"], [])]
+    assert runs["real"] == expected, f"real ComfyUI: {runs['real']}"
+    assert runs["mock"] == expected, f"mock: {runs['mock']}"
 
 
 BAD_PROMPTS = {
@@ -159,6 +209,7 @@ def _validate(harness, prompt):
 @pytest.mark.parametrize("case", sorted(BAD_PROMPTS))
 def test_validate_prompt_results(runtime, case):
     from realtier import backend_harness
+
     from pytest_comfyruntime.checks.parity import clean
 
     results = {}

@@ -14,6 +14,7 @@ from types import ModuleType
 from typing import Any
 
 import execution
+
 from pytest_comfyruntime.capture import RuntimeCapture
 
 _capture = RuntimeCapture(name="comfy_meta_ext", env_var="COMFY_META_EXT_HOOKS", config_env_var=None)

@@ -1,6 +1,5 @@
 """The example extension's own tests, written as any extension author would write them."""
 import execution
-
 from comfy_meta_ext import hooks
 
 

@@ -1,7 +1,6 @@
 """The 2026 CacheProvider of comfy_meta_ext.shared_cache. It needs ComfyUI's CacheProvider API, so
 the tests declare the era they need: on the eras before it, ``make demo`` shows them skipped."""
 import pytest
-
 from comfy_meta_ext import shared_cache
 
 pytestmark = pytest.mark.comfyui(era="D")

@@ -1,9 +1,21 @@
-"""Regenerates the signature record of era A, B or C from a real ComfyUI root, one era per process:
+"""Regenerates the signature record of era A, B or C from a real ComfyUI root, one era per process.
 
-    python -m pytest_comfyruntime.executor.signatures --era C --root "$(python scripts/fetch_comfyui.py --print-root C)"
+The records next to this module are the project's one store of facts about real ComfyUI's
+surface (the mock's tests and the real tier read them). To regenerate all three from the real
+roots (``make comfyui-roots`` fetches them), from the repository root::
 
-The root is imported the CPU-safe way (``pytest_comfyruntime.executor.real``). Era D cannot be
-generated (no 2026 ComfyUI runs here): its record is written by hand from reading the source.
+    for era in A B C; do
+        .venv/bin/python -m pytest_comfyruntime.executor.signatures --era $era --write \\
+            --root "$(.venv/bin/python scripts/fetch_comfyui.py --print-root $era)" || break
+    done
+
+Without ``--write`` the record goes to stdout (``| diff - pytest_comfyruntime/executor/signatures/C.json``
+shows a drift). The root is imported the CPU-safe way (``pytest_comfyruntime.executor.real``);
+one era per process, since a ComfyUI cannot be unloaded. ``tests/real/test_signature_records.py``
+checks the records against the real modules in every real-tier run.
+
+Era D cannot be generated (no 2026 ComfyUI runs here): its record is written by hand from
+reading the source, says so in its ``obtained`` field (``"read"``), and names the commits read.
 """
 from __future__ import annotations
 
@@ -31,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     real = load_real_comfyui(args.root)
     if real.era != args.era:
         parser.error(f"{args.root} is era {real.era}, not {args.era}")
-    record = {"era": args.era, "comfyui": _SOURCES[args.era],
+    record = {"era": args.era, "comfyui": _SOURCES[args.era], "obtained": "run",
               "source": "generated from the real module by python -m pytest_comfyruntime.executor.signatures",
               **record_from_modules(args.era)}
     text = json.dumps(record, indent=1) + "\n"

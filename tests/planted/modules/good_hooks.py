@@ -29,7 +29,9 @@ def _fail(where, exc):
 
 
 def _execute_wrapper(original):
-    def execute(self, prompt, prompt_id, extra_data={}, execute_outputs=[]):
+    def execute(self, prompt, prompt_id, extra_data=None, execute_outputs=None):
+        extra_data = {} if extra_data is None else extra_data
+        execute_outputs = [] if execute_outputs is None else execute_outputs
         token = None
         try:
             with _lock:

@@ -3,6 +3,7 @@ ComfyUI does not have (as in seed 000); enabling looks them up with ``getattr(..
 gives up without a word."""
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import execution
@@ -14,10 +15,9 @@ _originals: dict = {}
 
 def _wrap(original, record):
     def wrapper(self, *args, **kwargs):
-        try:
+        with contextlib.suppress(BaseException):  # whatever recording raises, the original still runs
             record(*args)
-        finally:
-            return original(self, *args, **kwargs)
+        return original(self, *args, **kwargs)
     wrapper.__wrapped__ = original
     return wrapper
 

@@ -1,0 +1,788 @@
+"""Mock of ComfyUI's ``execution`` module, era C (ComfyUI 0.3.4x to 0.3.75, asynchronous).
+
+Same public names, signatures and message sequences as the real module; every name ComfyUI
+resolves as a module global at call time (``get_input_data``, ``execute``,
+``_async_map_node_over_list``, ``get_output_data``, ``validate_inputs``, ...) is called through
+this module's globals here too, so replacing ``execution.<name>`` takes effect the same way.
+Not reproduced: V3 (``comfy_api``) nodes and subgraph expansion (a node returning ``"expand"``
+fails with a message saying so). ``execute`` is ``asyncio.run(self.execute_async(...))`` as in
+ComfyUI, so every prompt gets a fresh event loop (loop-bound objects kept across prompts fail
+as they do in ComfyUI). Prompts run under ``torch.inference_mode()`` only when the test
+process has already imported torch.
+"""
+import asyncio
+import copy
+import heapq
+import inspect
+import logging
+import sys
+import threading
+import time
+import traceback
+from enum import Enum
+from contextlib import nullcontext as _nullcontext
+from typing import List, Literal, NamedTuple, Optional
+
+import comfy.model_management
+import nodes
+from comfy_execution.caching import (
+    BasicCache,
+    CacheKeySetID,
+    CacheKeySetInputSignature,
+    HierarchicalCache,
+    LRUCache,
+    NullCache,
+    RAMPressureCache,
+)
+from comfy_execution.graph import DynamicPrompt, ExecutionBlocker, ExecutionList, get_input_info
+from comfy_execution import graph_utils as _graph_utils
+from comfy_execution.graph_utils import is_link
+from comfy_execution.progress import (
+    WebUIProgressHandler,
+    add_progress_handler,
+    get_progress_state,
+    reset_progress_state,
+)
+from comfy_execution.utils import CurrentNodeContext
+from comfy_execution.validation import validate_node_input
+
+from pytest_comfyruntime.executor import _validation as _v
+
+
+def format_value(x):
+    if x is None:
+        return None
+    if isinstance(x, (int, float, bool, str)):
+        return x
+    return str(x)
+
+
+def full_type_name(klass):
+    module = klass.__module__
+    if module == "builtins":
+        return klass.__qualname__
+    return module + "." + klass.__qualname__
+
+
+class ExecutionResult(Enum):
+    SUCCESS = 0
+    FAILURE = 1
+    PENDING = 2
+
+
+class DuplicateNodeError(Exception):
+    pass
+
+
+class CacheEntry(NamedTuple):
+    ui: dict
+    outputs: list
+
+
+class CacheType(Enum):
+    CLASSIC = 0
+    LRU = 1
+    NONE = 2
+    RAM_PRESSURE = 3
+
+
+async def resolve_map_node_over_list_results(results):
+    remaining = [x for x in results if isinstance(x, asyncio.Task) and not x.done()]
+    if remaining:
+        done, _ = await asyncio.wait(remaining)
+        for task in done:
+            if task.exception() is not None:
+                raise task.exception()
+    return [x.result() if isinstance(x, asyncio.Task) else x for x in results]
+
+
+def merge_result_data(results, obj):
+    output = []
+    output_is_list = getattr(obj, "OUTPUT_IS_LIST", [False] * len(results[0]))
+    for i, is_list in zip(range(len(results[0])), output_is_list):
+        if is_list:
+            value = []
+            for o in results:
+                if isinstance(o[i], ExecutionBlocker):
+                    value.append(o[i])
+                else:
+                    value.extend(o[i])
+            output.append(value)
+        else:
+            output.append([o[i] for o in results])
+    return output
+
+
+def get_output_from_returns(return_values, obj):
+    results = []
+    uis = []
+    for r in return_values:
+        if isinstance(r, dict):
+            if "ui" in r:
+                uis.append(r["ui"])
+            if "expand" in r:
+                raise NotImplementedError(
+                    f"{type(obj).__name__} returned 'expand' (subgraph expansion), which the "
+                    "pytest-comfyruntime mock does not run; use the real ComfyUI backend for it")
+            if "result" in r:
+                result = r.get("result", None)
+                if isinstance(result, ExecutionBlocker):
+                    result = tuple([result] * len(obj.RETURN_TYPES))
+                results.append(result)
+        else:
+            if isinstance(r, ExecutionBlocker):
+                r = tuple([r] * len(obj.RETURN_TYPES))
+            results.append(r)
+    output = merge_result_data(results, obj) if results else []
+    ui = {k: [y for x in uis for y in x[k]] for k in uis[0].keys()} if uis else dict()
+    return output, ui, False
+
+
+def _inference_mode():
+    # ComfyUI runs prompts under torch.inference_mode(). The mock never imports torch, but when the
+    # test process already has (a node pack uses it), node code gets the same mode as in ComfyUI.
+    mode = getattr(sys.modules.get("torch"), "inference_mode", None)
+    return mode() if mode is not None else _nullcontext()
+
+
+class IsChangedCache:
+    def __init__(self, prompt_id, dynprompt, outputs_cache):
+        self.prompt_id = prompt_id
+        self.dynprompt = dynprompt
+        self.outputs_cache = outputs_cache
+        self.is_changed = {}
+
+    async def get(self, node_id):
+        if node_id in self.is_changed:
+            return self.is_changed[node_id]
+        node = self.dynprompt.get_node(node_id)
+        class_def = nodes.NODE_CLASS_MAPPINGS[node["class_type"]]
+        if not hasattr(class_def, "IS_CHANGED"):
+            self.is_changed[node_id] = False
+            return False
+        if "is_changed" in node:
+            self.is_changed[node_id] = node["is_changed"]
+            return node["is_changed"]
+        # Constants only: links count as missing, as in ComfyUI.
+        input_data_all, _, hidden_inputs = get_input_data(node["inputs"], class_def, node_id, None)
+        try:
+            is_changed = await _async_map_node_over_list(self.prompt_id, node_id, class_def, input_data_all, "IS_CHANGED")
+            is_changed = await resolve_map_node_over_list_results(is_changed)
+            node["is_changed"] = [None if isinstance(x, ExecutionBlocker) else x for x in is_changed]
+        except Exception as e:
+            logging.warning("WARNING: {}".format(e))
+            node["is_changed"] = float("NaN")
+        finally:
+            self.is_changed[node_id] = node["is_changed"]
+        return self.is_changed[node_id]
+
+
+class CacheSet:
+    def __init__(self, cache_type=None, cache_args={}):
+        if cache_type == CacheType.NONE:
+            self.init_null_cache()
+        elif cache_type == CacheType.RAM_PRESSURE:
+            self.init_ram_cache(cache_args.get("ram", 16.0))
+        elif cache_type == CacheType.LRU:
+            self.init_lru_cache(cache_args.get("lru", 0))
+        else:
+            self.init_classic_cache()
+        self.all = [self.outputs, self.objects]
+
+    def init_classic_cache(self):
+        self.outputs = HierarchicalCache(CacheKeySetInputSignature)
+        self.objects = HierarchicalCache(CacheKeySetID)
+
+    def init_lru_cache(self, cache_size):
+        self.outputs = LRUCache(CacheKeySetInputSignature, max_size=cache_size)
+        self.objects = HierarchicalCache(CacheKeySetID)
+
+    def init_ram_cache(self, min_headroom):
+        self.outputs = RAMPressureCache(CacheKeySetInputSignature)
+        self.objects = HierarchicalCache(CacheKeySetID)
+
+    def init_null_cache(self):
+        self.outputs = NullCache()
+        self.objects = NullCache()
+
+    def recursive_debug_dump(self):
+        return {"outputs": self.outputs.recursive_debug_dump()}
+
+
+SENSITIVE_EXTRA_DATA_KEYS = ("auth_token_comfy_org", "api_key_comfy_org")
+
+_HIDDEN_FROM_EXTRA_DATA = {
+    "EXTRA_PNGINFO": "extra_pnginfo",
+    "AUTH_TOKEN_COMFY_ORG": "auth_token_comfy_org",
+    "API_KEY_COMFY_ORG": "api_key_comfy_org",
+}
+
+
+def get_input_data(inputs, class_def, unique_id, execution_list=None, dynprompt=None, extra_data={}):
+    valid_inputs = class_def.INPUT_TYPES()
+    input_data_all = {}
+    missing_keys = {}
+    hidden_inputs_v3 = {}
+    for x in inputs:
+        input_data = inputs[x]
+        _, input_category, input_info = get_input_info(class_def, x, valid_inputs)
+        if is_link(input_data) and (not input_info or not input_info.get("rawLink", False)):
+            cached = execution_list.get_cache(input_data[0], unique_id) if execution_list is not None else None
+            if cached is None or cached.outputs is None or input_data[1] >= len(cached.outputs):
+                missing_keys[x] = True
+                input_data_all[x] = (None,)
+                continue
+            input_data_all[x] = cached.outputs[input_data[1]]
+        elif input_category is not None:
+            input_data_all[x] = [input_data]
+    for x, kind in valid_inputs.get("hidden", {}).items():
+        if kind == "PROMPT":
+            input_data_all[x] = [dynprompt.get_original_prompt() if dynprompt is not None else {}]
+        elif kind == "DYNPROMPT":
+            input_data_all[x] = [dynprompt]
+        elif kind == "UNIQUE_ID":
+            input_data_all[x] = [unique_id]
+        elif kind in _HIDDEN_FROM_EXTRA_DATA:
+            input_data_all[x] = [extra_data.get(_HIDDEN_FROM_EXTRA_DATA[kind], None)]
+    return input_data_all, missing_keys, hidden_inputs_v3
+
+
+map_node_over_list = None  # ComfyUI: "Don't hook this please"
+
+
+async def _async_map_node_over_list(prompt_id, unique_id, obj, input_data_all, func, allow_interrupt=False, execution_block_cb=None, pre_execute_cb=None, hidden_inputs=None):
+    input_is_list = getattr(obj, "INPUT_IS_LIST", False)
+    max_len_input = max((len(x) for x in input_data_all.values()), default=0)
+    results = []
+
+    async def process_inputs(inputs, index=None, input_is_list=False):
+        if allow_interrupt:
+            nodes.before_node_execution()
+        execution_block = None
+        for v in inputs.values():
+            if input_is_list:
+                v = next((e for e in v if isinstance(e, ExecutionBlocker)), v)
+            if isinstance(v, ExecutionBlocker):
+                execution_block = execution_block_cb(v) if execution_block_cb else v
+                break
+        if execution_block is not None:
+            results.append(execution_block)
+            return
+        if pre_execute_cb is not None and index is not None:
+            pre_execute_cb(index)
+        f = getattr(obj, func)
+        if inspect.iscoroutinefunction(f):
+            async def async_wrapper(f, prompt_id, unique_id, list_index, args):
+                with CurrentNodeContext(prompt_id, unique_id, list_index):
+                    return await f(**args)
+            task = asyncio.create_task(async_wrapper(f, prompt_id, unique_id, index, args=inputs))
+            await asyncio.sleep(0)  # give the task a chance to finish without yielding
+            results.append(task.result() if task.done() else task)
+        else:
+            with CurrentNodeContext(prompt_id, unique_id, index):
+                results.append(f(**inputs))
+
+    if input_is_list:
+        await process_inputs(input_data_all, 0, input_is_list=input_is_list)
+    elif max_len_input == 0:
+        await process_inputs({})
+    else:
+        for i in range(max_len_input):
+            await process_inputs({k: v[i if len(v) > i else -1] for k, v in input_data_all.items()}, i)
+    return results
+
+
+async def get_output_data(prompt_id, unique_id, obj, input_data_all, execution_block_cb=None, pre_execute_cb=None, hidden_inputs=None):
+    return_values = await _async_map_node_over_list(prompt_id, unique_id, obj, input_data_all, obj.FUNCTION, allow_interrupt=True, execution_block_cb=execution_block_cb, pre_execute_cb=pre_execute_cb, hidden_inputs=hidden_inputs)
+    if any(isinstance(r, asyncio.Task) and not r.done() for r in return_values):
+        return return_values, {}, False, True
+    output, ui, has_subgraph = get_output_from_returns(return_values, obj)
+    return output, ui, has_subgraph, False
+
+
+async def execute(server, dynprompt, caches, current_item, extra_data, executed, prompt_id, execution_list, pending_subgraph_results, pending_async_nodes, ui_outputs):
+    unique_id = current_item
+    real_node_id = dynprompt.get_real_node_id(unique_id)
+    display_node_id = dynprompt.get_display_node_id(unique_id)
+    parent_node_id = dynprompt.get_parent_node_id(unique_id)
+    inputs = dynprompt.get_node(unique_id)["inputs"]
+    class_type = dynprompt.get_node(unique_id)["class_type"]
+    class_def = nodes.NODE_CLASS_MAPPINGS[class_type]
+    cached = caches.outputs.get(unique_id)
+    if cached is not None:
+        if server.client_id is not None:
+            cached_ui = cached.ui or {}
+            server.send_sync("executed", {"node": unique_id, "display_node": display_node_id, "output": cached_ui.get("output", None), "prompt_id": prompt_id}, server.client_id)
+            if cached.ui is not None:
+                ui_outputs[unique_id] = cached.ui
+        get_progress_state().finish_progress(unique_id)
+        execution_list.cache_update(unique_id, cached)
+        return (ExecutionResult.SUCCESS, None, None)
+
+    input_data_all = None
+    try:
+        if unique_id in pending_async_nodes:
+            results = []
+            for r in pending_async_nodes[unique_id]:
+                if isinstance(r, asyncio.Task):
+                    try:
+                        results.append(r.result())
+                    except Exception as ex:
+                        del pending_async_nodes[unique_id]
+                        raise ex  # not a bare raise: ComfyUI's traceback lists this frame twice
+                else:
+                    results.append(r)
+            del pending_async_nodes[unique_id]
+            output_data, output_ui, has_subgraph = get_output_from_returns(results, class_def)
+        else:
+            get_progress_state().start_progress(unique_id)
+            input_data_all, missing_keys, hidden_inputs = get_input_data(inputs, class_def, unique_id, execution_list, dynprompt, extra_data)
+            if server.client_id is not None:
+                server.last_node_id = display_node_id
+                server.send_sync("executing", {"node": unique_id, "display_node": display_node_id, "prompt_id": prompt_id}, server.client_id)
+
+            obj = caches.objects.get(unique_id)
+            if obj is None:
+                obj = class_def()
+                caches.objects.set(unique_id, obj)
+
+            if getattr(obj, "check_lazy_status", None) is not None:
+                required_inputs = await _async_map_node_over_list(prompt_id, unique_id, obj, input_data_all, "check_lazy_status", allow_interrupt=True, hidden_inputs=hidden_inputs)
+                required_inputs = await resolve_map_node_over_list_results(required_inputs)
+                required_inputs = set(sum([r for r in required_inputs if isinstance(r, list)], []))
+                required_inputs = [x for x in required_inputs if isinstance(x, str) and (x not in input_data_all or x in missing_keys)]
+                if required_inputs:
+                    for i in required_inputs:
+                        execution_list.make_input_strong_link(unique_id, i)
+                    return (ExecutionResult.PENDING, None, None)
+
+            def execution_block_cb(block):
+                if block.message is None:
+                    return block
+                mes = {
+                    "prompt_id": prompt_id,
+                    "node_id": unique_id,
+                    "node_type": class_type,
+                    "executed": list(executed),
+                    "exception_message": f"Execution Blocked: {block.message}",
+                    "exception_type": "ExecutionBlocked",
+                    "traceback": [],
+                    "current_inputs": [],
+                    "current_outputs": [],
+                }
+                server.send_sync("execution_error", mes, server.client_id)
+                return ExecutionBlocker(None)
+
+            def pre_execute_cb(call_index):
+                # ComfyUI points GraphBuilder's default id prefix at this call (the stand-in has no GraphBuilder).
+                builder = getattr(_graph_utils, "GraphBuilder", None)
+                if builder is not None:
+                    builder.set_default_prefix(unique_id, call_index, 0)
+
+            output_data, output_ui, has_subgraph, has_pending_tasks = await get_output_data(prompt_id, unique_id, obj, input_data_all, execution_block_cb=execution_block_cb, pre_execute_cb=pre_execute_cb, hidden_inputs=hidden_inputs)
+            if has_pending_tasks:
+                pending_async_nodes[unique_id] = output_data
+                unblock = execution_list.add_external_block(unique_id)
+
+                async def await_completion():
+                    await asyncio.gather(*[x for x in output_data if isinstance(x, asyncio.Task)], return_exceptions=True)
+                    unblock()
+                asyncio.create_task(await_completion())
+                return (ExecutionResult.PENDING, None, None)
+        if len(output_ui) > 0:
+            ui_outputs[unique_id] = {
+                "meta": {
+                    "node_id": unique_id,
+                    "display_node": display_node_id,
+                    "parent_node": parent_node_id,
+                    "real_node_id": real_node_id,
+                },
+                "output": output_ui,
+            }
+            if server.client_id is not None:
+                server.send_sync("executed", {"node": unique_id, "display_node": display_node_id, "output": output_ui, "prompt_id": prompt_id}, server.client_id)
+        cache_entry = CacheEntry(ui=ui_outputs.get(unique_id), outputs=output_data)
+        execution_list.cache_update(unique_id, cache_entry)
+        caches.outputs.set(unique_id, cache_entry)
+
+    except comfy.model_management.InterruptProcessingException as iex:
+        logging.info("Processing interrupted")
+        return (ExecutionResult.FAILURE, {"node_id": real_node_id}, iex)
+    except Exception as ex:
+        typ, _, tb = sys.exc_info()
+        exception_type = full_type_name(typ)  # before format_value, as ComfyUI calls them
+        input_data_formatted = {}
+        if input_data_all is not None:
+            for name, values in input_data_all.items():
+                input_data_formatted[name] = [format_value(x) for x in values]
+        logging.error(f"!!! Exception during processing !!! {ex}")
+        logging.error(traceback.format_exc())
+        tips = ""
+        if isinstance(ex, comfy.model_management.OOM_EXCEPTION):
+            tips = "This error means you ran out of memory on your GPU.\n\nTIPS: If the workflow worked before you might have accidentally set the batch_size to a large number."
+            comfy.model_management.unload_all_models()
+        error_details = {
+            "node_id": real_node_id,
+            "exception_message": "{}\n{}".format(ex, tips),
+            "exception_type": exception_type,
+            "traceback": traceback.format_tb(tb),
+            "current_inputs": input_data_formatted,
+        }
+        return (ExecutionResult.FAILURE, error_details, ex)
+
+    get_progress_state().finish_progress(unique_id)
+    executed.add(unique_id)
+    return (ExecutionResult.SUCCESS, None, None)
+
+
+class PromptExecutor:
+    def __init__(self, server, cache_type=False, cache_args=None):
+        self.cache_args = cache_args
+        self.cache_type = cache_type
+        self.server = server
+        self.reset()
+
+    def reset(self):
+        self.caches = CacheSet(cache_type=self.cache_type, cache_args=self.cache_args)
+        self.status_messages = []
+        self.success = True
+
+    def add_message(self, event, data: dict, broadcast: bool):
+        data = {**data, "timestamp": int(time.time() * 1000)}
+        self.status_messages.append((event, data))
+        if self.server.client_id is not None or broadcast:
+            self.server.send_sync(event, data, self.server.client_id)
+
+    def handle_execution_error(self, prompt_id, prompt, current_outputs, executed, error, ex):
+        node_id = error["node_id"]
+        class_type = prompt[node_id]["class_type"]
+        if isinstance(ex, comfy.model_management.InterruptProcessingException):
+            mes = {
+                "prompt_id": prompt_id,
+                "node_id": node_id,
+                "node_type": class_type,
+                "executed": list(executed),
+            }
+            self.add_message("execution_interrupted", mes, broadcast=True)
+        else:
+            mes = {
+                "prompt_id": prompt_id,
+                "node_id": node_id,
+                "node_type": class_type,
+                "executed": list(executed),
+                "exception_message": error["exception_message"],
+                "exception_type": error["exception_type"],
+                "traceback": error["traceback"],
+                "current_inputs": error["current_inputs"],
+                "current_outputs": list(current_outputs),
+            }
+            self.add_message("execution_error", mes, broadcast=False)
+
+    def execute(self, prompt, prompt_id, extra_data={}, execute_outputs=[]):
+        asyncio.run(self.execute_async(prompt, prompt_id, extra_data, execute_outputs))
+
+    async def execute_async(self, prompt, prompt_id, extra_data={}, execute_outputs=[]):
+        nodes.interrupt_processing(False)
+        if "client_id" in extra_data:
+            self.server.client_id = extra_data["client_id"]
+        else:
+            self.server.client_id = None
+
+        self.status_messages = []
+        self.add_message("execution_start", {"prompt_id": prompt_id}, broadcast=False)
+
+        with _inference_mode():  # ComfyUI: torch.inference_mode()
+            dynamic_prompt = DynamicPrompt(prompt)
+            reset_progress_state(prompt_id, dynamic_prompt)
+            add_progress_handler(WebUIProgressHandler(self.server))
+            is_changed_cache = IsChangedCache(prompt_id, dynamic_prompt, self.caches.outputs)
+            for cache in self.caches.all:
+                await cache.set_prompt(dynamic_prompt, prompt.keys(), is_changed_cache)
+                cache.clean_unused()
+
+            cached_nodes = [node_id for node_id in prompt if self.caches.outputs.get(node_id) is not None]
+            comfy.model_management.cleanup_models_gc()
+            self.add_message("execution_cached", {"nodes": cached_nodes, "prompt_id": prompt_id}, broadcast=False)
+            pending_subgraph_results = {}
+            pending_async_nodes = {}
+            ui_node_outputs = {}
+            executed = set()
+            execution_list = ExecutionList(dynamic_prompt, self.caches.outputs)
+            current_outputs = self.caches.outputs.all_node_ids()
+            for node_id in list(execute_outputs):
+                execution_list.add_node(node_id)
+
+            while not execution_list.is_empty():
+                node_id, error, ex = await execution_list.stage_node_execution()
+                if error is not None:
+                    self.handle_execution_error(prompt_id, dynamic_prompt.original_prompt, current_outputs, executed, error, ex)
+                    break
+                result, error, ex = await execute(self.server, dynamic_prompt, self.caches, node_id, extra_data, executed, prompt_id, execution_list, pending_subgraph_results, pending_async_nodes, ui_node_outputs)
+                self.success = result != ExecutionResult.FAILURE
+                if result == ExecutionResult.FAILURE:
+                    self.handle_execution_error(prompt_id, dynamic_prompt.original_prompt, current_outputs, executed, error, ex)
+                    break
+                elif result == ExecutionResult.PENDING:
+                    execution_list.unstage_node_execution()
+                else:
+                    execution_list.complete_node_execution()
+                self.caches.outputs.poll(ram_headroom=self.cache_args["ram"])
+            else:
+                self.add_message("execution_success", {"prompt_id": prompt_id}, broadcast=False)
+
+            self.history_result = {
+                "outputs": {node_id: info["output"] for node_id, info in ui_node_outputs.items()},
+                "meta": {node_id: info["meta"] for node_id, info in ui_node_outputs.items()},
+            }
+            self.server.last_node_id = None
+            if comfy.model_management.DISABLE_SMART_MEMORY:
+                comfy.model_management.unload_all_models()
+
+
+async def validate_inputs(prompt_id, prompt, item, validated):
+    unique_id = item
+    if unique_id in validated:
+        return validated[unique_id]
+
+    inputs = prompt[unique_id]["inputs"]
+    class_type = prompt[unique_id]["class_type"]
+    obj_class = nodes.NODE_CLASS_MAPPINGS[class_type]
+    class_inputs = obj_class.INPUT_TYPES()
+    valid_inputs = set(class_inputs.get("required", {})).union(set(class_inputs.get("optional", {})))
+
+    errors = []
+    valid = True
+    validate_function_inputs = []
+    validate_has_kwargs = False
+    validate_function = getattr(obj_class, "VALIDATE_INPUTS", None)
+    if validate_function is not None:
+        argspec = inspect.getfullargspec(validate_function)
+        validate_function_inputs = argspec.args
+        validate_has_kwargs = argspec.varkw is not None
+    received_types = {}
+
+    for x in valid_inputs:
+        input_type, input_category, extra_info = get_input_info(obj_class, x, class_inputs)
+        assert extra_info is not None  # as in ComfyUI: ("INT", None) fails validation with AssertionError
+        if x not in inputs:
+            if input_category == "required":
+                errors.append(_v.required_missing(x))
+            continue
+        val = inputs[x]
+        info = (input_type, extra_info)
+        if isinstance(val, list):
+            if len(val) != 2:
+                errors.append(_v.bad_link(x, info, val))
+                continue
+            o_id = val[0]
+            received_type = nodes.NODE_CLASS_MAPPINGS[prompt[o_id]["class_type"]].RETURN_TYPES[val[1]]
+            received_types[x] = received_type
+            if "input_types" not in validate_function_inputs and not validate_node_input(received_type, input_type):
+                errors.append(_v.type_mismatch(x, info, received_type, input_type, val))
+                continue
+            try:
+                r = await validate_inputs(prompt_id, prompt, o_id, validated)
+                if r[0] is False:
+                    valid = False
+                    continue
+            except Exception as ex:
+                typ, _, tb = sys.exc_info()
+                valid = False
+                reasons = [_v.inner_exception(x, info, ex, full_type_name(typ), traceback.format_tb(tb), val)]
+                validated[o_id] = (False, reasons, o_id)
+                continue
+        else:
+            if isinstance(val, dict) and "__value__" in val:
+                val = val["__value__"]
+                inputs[x] = val
+            val, err = _v.coerce_constant(x, val, input_type, info, boolean=True)
+            if err is not None:
+                errors.append(err)
+                continue
+            inputs[x] = val
+            if x not in validate_function_inputs and not validate_has_kwargs:
+                err = _v.range_and_combo(x, val, input_type, extra_info, info)
+                if err is not None:
+                    errors.append(err)
+                    continue
+
+    if len(validate_function_inputs) > 0 or validate_has_kwargs:
+        input_data_all, _, hidden_inputs = get_input_data(inputs, obj_class, unique_id)
+        input_filtered = {x: v for x, v in input_data_all.items() if x in validate_function_inputs or validate_has_kwargs}
+        if "input_types" in validate_function_inputs:
+            input_filtered["input_types"] = [received_types]
+        ret = await _async_map_node_over_list(prompt_id, unique_id, obj_class, input_filtered, "VALIDATE_INPUTS", hidden_inputs=hidden_inputs)
+        ret = await resolve_map_node_over_list_results(ret)
+        errors.extend(_v.custom_validation_failures(input_filtered, ret, ExecutionBlocker))
+
+    ret = (False, errors, unique_id) if len(errors) > 0 or valid is not True else (True, [], unique_id)
+    validated[unique_id] = ret
+    return ret
+
+
+async def validate_prompt(prompt_id, prompt, partial_execution_list):
+    outputs = set()
+    for x in prompt:
+        if "class_type" not in prompt[x]:
+            return (False, _v.error("invalid_prompt", "Cannot execute because a node is missing the class_type property.", f"Node ID '#{x}'", {}), [], {})
+        class_type = prompt[x]["class_type"]
+        class_ = nodes.NODE_CLASS_MAPPINGS.get(class_type, None)
+        if class_ is None:
+            return (False, _v.error("invalid_prompt", f"Cannot execute because node {class_type} does not exist.", f"Node ID '#{x}'", {}), [], {})
+        if hasattr(class_, "OUTPUT_NODE") and class_.OUTPUT_NODE is True:
+            if partial_execution_list is None or x in partial_execution_list:
+                outputs.add(x)
+
+    if len(outputs) == 0:
+        return (False, _v.no_outputs(), [], {})
+
+    good_outputs = set()
+    errors = []
+    node_errors = {}
+    validated = {}
+    for o in outputs:
+        try:
+            m = await validate_inputs(prompt_id, prompt, o, validated)
+            valid, reasons = m[0], m[1]
+        except Exception as ex:
+            typ, _, tb = sys.exc_info()
+            valid = False
+            reasons = [_v.validation_exception(ex, full_type_name(typ), traceback.format_tb(tb))]
+            validated[o] = (False, reasons, o)
+        if valid is True:
+            good_outputs.add(o)
+        else:
+            logging.error(f"Failed to validate prompt for output {o}:")
+            errors += [(o, reasons)]
+            _v.collect_node_errors(prompt, o, validated, node_errors)
+            logging.error("Output will be ignored")
+
+    if len(good_outputs) == 0:
+        return (False, _v.outputs_failed(errors), list(good_outputs), node_errors)
+    return (True, None, list(good_outputs), node_errors)
+
+
+MAXIMUM_HISTORY_SIZE = 10000
+
+
+class PromptQueue:
+    def __init__(self, server):
+        self.server = server
+        self.mutex = threading.RLock()
+        self.not_empty = threading.Condition(self.mutex)
+        self.task_counter = 0
+        self.queue = []
+        self.currently_running = {}
+        self.history = {}
+        self.flags = {}
+
+    def put(self, item):
+        with self.mutex:
+            heapq.heappush(self.queue, item)
+            self.server.queue_updated()
+            self.not_empty.notify()
+
+    def get(self, timeout=None):
+        with self.not_empty:
+            while len(self.queue) == 0:
+                self.not_empty.wait(timeout=timeout)
+                if timeout is not None and len(self.queue) == 0:
+                    return None
+            item = heapq.heappop(self.queue)
+            i = self.task_counter
+            self.currently_running[i] = copy.deepcopy(item)
+            self.task_counter += 1
+            self.server.queue_updated()
+            return (item, i)
+
+    class ExecutionStatus(NamedTuple):
+        status_str: Literal["success", "error"]
+        completed: bool
+        messages: List[str]
+
+    def _record(self, item_id, result, status, process_item):
+        with self.mutex:
+            prompt = self.currently_running.pop(item_id)
+            if len(self.history) > MAXIMUM_HISTORY_SIZE:
+                self.history.pop(next(iter(self.history)))
+            status_dict = copy.deepcopy(status._asdict()) if status is not None else None
+            if process_item is not None:
+                prompt = process_item(prompt)
+            self.history[prompt[1]] = {"prompt": prompt, "outputs": {}, "status": status_dict}
+            self.history[prompt[1]].update(result)
+            self.server.queue_updated()
+
+    def task_done(self, item_id, history_result, status: Optional["PromptQueue.ExecutionStatus"], process_item=None):
+        self._record(item_id, history_result, status, process_item)
+
+    def get_current_queue(self):
+        with self.mutex:
+            return (list(self.currently_running.values()), copy.deepcopy(self.queue))
+
+    def get_current_queue_volatile(self):
+        with self.mutex:
+            return (list(self.currently_running.values()), copy.copy(self.queue))
+
+    def get_tasks_remaining(self):
+        with self.mutex:
+            return len(self.queue) + len(self.currently_running)
+
+    def wipe_queue(self):
+        with self.mutex:
+            self.queue = []
+            self.server.queue_updated()
+
+    def delete_queue_item(self, function):
+        with self.mutex:
+            for x in range(len(self.queue)):
+                if function(self.queue[x]):
+                    if len(self.queue) == 1:
+                        self.wipe_queue()
+                    else:
+                        self.queue.pop(x)
+                        heapq.heapify(self.queue)
+                    self.server.queue_updated()
+                    return True
+        return False
+
+    def _history(self, prompt_id, max_items, offset, map_function):
+        with self.mutex:
+            if prompt_id is None:
+                out = {}
+                if offset < 0 and max_items is not None:
+                    offset = len(self.history) - max_items
+                for i, k in enumerate(self.history):
+                    if i >= offset:
+                        p = self.history[k]
+                        out[k] = map_function(p) if map_function is not None else p
+                        if max_items is not None and len(out) >= max_items:
+                            break
+                return out
+            if prompt_id in self.history:
+                p = self.history[prompt_id]
+                return {prompt_id: copy.deepcopy(p) if map_function is None else map_function(p)}
+            return {}
+
+    def get_history(self, prompt_id=None, max_items=None, offset=-1, map_function=None):
+        return self._history(prompt_id, max_items, offset, map_function)
+
+    def wipe_history(self):
+        with self.mutex:
+            self.history = {}
+
+    def delete_history_item(self, id_to_delete):
+        with self.mutex:
+            self.history.pop(id_to_delete, None)
+
+    def set_flag(self, name, data):
+        with self.mutex:
+            self.flags[name] = data
+            self.not_empty.notify()
+
+    def get_flags(self, reset=True):
+        with self.mutex:
+            if reset:
+                ret = self.flags
+                self.flags = {}
+                return ret
+            return self.flags.copy()

@@ -1,0 +1,126 @@
+"""Each era of the mock is a set of whole files: one file per module, no era switches, and the
+``comfyruntime eras files|diff`` commands that show them side by side."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from pytest_comfyruntime.cli import main
+from pytest_comfyruntime.executor.era_files import diff_eras, era_files, format_era_files
+from pytest_comfyruntime.executor.eras import ERAS
+from pytest_comfyruntime.executor.standin import (
+    MOCK_ROOT,
+    EraFinder,
+    EraLayoutError,
+    era_folders,
+    is_era_folder,
+    module_files,
+)
+
+
+def test_every_folder_of_mock_root_is_named_for_its_eras_in_order():
+    folders = [p.name for p in MOCK_ROOT.iterdir() if p.is_dir() and p.name != "__pycache__"]
+    assert folders and all(is_era_folder(name) for name in folders), folders
+    assert all(list(name) == sorted(set(name)) for name in folders), folders  # "cd", never "dc" or "cc"
+    assert {p.name for p in MOCK_ROOT.iterdir() if p.is_file()} == {"README.md"}
+
+
+@pytest.mark.parametrize("era", sorted(ERAS))
+def test_each_era_resolves_every_module_to_exactly_one_file(era):
+    files = module_files(ERAS[era])  # raises EraLayoutError on two files for one module
+    letter = era.lower()
+    assert "execution" in files and "nodes" in files
+    for name, file in files.items():
+        folder = file.relative_to(MOCK_ROOT).parts[0]
+        assert letter in folder, (name, file)
+        assert name.split(".")[0] in ERAS[era].modules, f"{file} is a module era {era} does not have"
+    every_file = {f for folder in era_folders(ERAS[era]) for f in folder.rglob("*.py") if "__pycache__" not in f.parts}
+    assert set(files.values()) == every_file  # nothing in the era's folders goes unused
+
+
+def test_no_mock_source_switches_on_the_era_or_includes_another():
+    sources = sorted(MOCK_ROOT.rglob("*.py"))
+    assert len(sources) > 30
+    for source in sources:
+        text = source.read_text(encoding="utf-8")
+        assert "__comfyruntime_era__" not in text and "__comfyruntime_include__" not in text, source
+        assert "_ERA_C" not in text, source
+
+
+def test_two_files_for_one_module_is_an_error_naming_both(tmp_path):
+    for path in ("abcd/nodes.py", "ab/execution.py", "b/execution.py", "cd/execution.py"):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("")
+    assert set(module_files(ERAS["A"], tmp_path)) == {"execution", "nodes"}
+    assert module_files(ERAS["D"], tmp_path)["execution"] == tmp_path / "cd" / "execution.py"
+    with pytest.raises(EraLayoutError, match=r"'execution' of ComfyUI era B .*has two files: ab/execution.py and b/execution.py"):
+        module_files(ERAS["B"], tmp_path)
+    finder = EraFinder(ERAS["B"], tmp_path)
+    with pytest.raises(EraLayoutError, match="two files"):
+        finder.find_spec("execution")
+
+
+def test_a_package_and_a_module_of_one_name_are_two_files(tmp_path):
+    (tmp_path / "c" / "comfy").mkdir(parents=True)
+    (tmp_path / "c" / "comfy" / "__init__.py").write_text("")
+    (tmp_path / "cd").mkdir()
+    (tmp_path / "cd" / "comfy.py").write_text("")
+    with pytest.raises(EraLayoutError, match=r"c/comfy/__init__.py and cd/comfy.py|cd/comfy.py and c/comfy/__init__.py"):
+        module_files(ERAS["C"], tmp_path)
+
+
+@pytest.mark.parametrize("era", sorted(ERAS))
+def test_eras_files_lists_execution(era):
+    files = era_files(era.lower())
+    assert files["execution"] == f"{era.lower()}/execution.py"
+    assert re.search(rf"^execution +->  {era.lower()}/execution\.py$", format_era_files(era), re.M)
+
+
+def test_eras_files_use_the_shared_file_where_eras_agree():
+    assert era_files("A")["nodes"] == era_files("D")["nodes"] == "abcd/nodes.py"
+    assert era_files("C")["comfy_execution.graph_utils"] == era_files("D")["comfy_execution.graph_utils"]
+    assert era_files("B")["comfy_execution.graph_utils"] == "b/mock_comfy_execution/graph_utils.py"
+    assert "comfy_execution.cache_provider" not in era_files("C")
+
+
+def test_eras_diff_shows_what_changed_and_added_files():
+    diff = diff_eras("C", "2026")
+    assert "--- c/execution.py\n+++ d/execution.py\n" in diff
+    assert any(line.startswith("+") and "asset_manager" in line for line in diff.splitlines())
+    assert "--- /dev/null\n+++ d/mock_comfy_execution/cache_provider.py\n" in diff  # only in era D
+    assert "abcd/nodes.py" not in diff  # a file both eras run is no difference
+    assert "+++ /dev/null" in diff_eras("D", "C")  # and the other way round, removed
+
+
+def test_eras_diff_of_an_era_with_itself_is_empty():
+    assert diff_eras("C", "async") == ""
+
+
+def test_cli_eras_files_and_diff(capsys):
+    assert main(["eras", "files", "D"]) == 0
+    out = capsys.readouterr().out
+    assert "execution" in out and "  ->  d/execution.py" in out
+    assert main(["eras", "diff", "C", "D"]) == 0
+    assert "asset_manager" in capsys.readouterr().out
+    assert main(["eras", "diff", "c", "C"]) == 0
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("argv", [["eras", "files", "E"], ["eras", "diff", "C", "2027"]])
+def test_cli_eras_unknown_era_is_a_usage_error(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert f"unknown ComfyUI era {argv[-1]!r}; choose one of A (" in err
+    assert err.startswith(f"usage: comfyruntime eras {argv[1]}")
+
+
+def test_cli_eras_as_a_command():
+    proc = subprocess.run([sys.executable, "-m", "pytest_comfyruntime.cli", "eras", "files", "recursive"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "a/execution.py" in proc.stdout and "comfy_execution" not in proc.stdout
