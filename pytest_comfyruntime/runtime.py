@@ -81,7 +81,8 @@ def _open(backend: MockBackend | RealBackend, tmp_dir: Path, builtin_nodes: dict
     activation.call(backend.activate())
     try:
         execution, nodes, server = backend.load()
-        snapshot = snapshot_comfyui(backend.watched(), nodes, display_names=display_names)
+        snapshot = snapshot_comfyui(backend.watched(), nodes, display_names=display_names,
+                                    module_names=backend.module_names())
     except BaseException:
         activation.undo()
         raise
