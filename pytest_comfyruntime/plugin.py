@@ -18,7 +18,7 @@ from .executor.harness import ExecutorHarness
 from .executor.real import ComfyUIRootError
 from .executor.registry import NodeRegistry
 from .markers import ComfyUIRequirement
-from .runtime import CONTEXT_KEY, RUNTIME_KEY, ComfyRuntime, HookCalls, TestContext
+from .runtime import CONTEXT_KEY, RUNTIME_KEY, ComfyRuntime, CustomNodesError, HookCalls, HookError, TestContext
 
 _IniType = Literal["string", "linelist", "paths"]  # the ``type=`` values of ``Parser.addini`` used here
 
@@ -29,6 +29,9 @@ _INI: tuple[tuple[str, _IniType, str, Any], ...] = (
     ("comfyruntime_hooks", "linelist", "'module:function' called with the execution module to enable hooks.", []),
     ("comfyruntime_unhooks", "linelist", "'module:function' called with the execution module to disable them.", []),
     ("comfyruntime_workflows", "paths", "Folders searched by comfy_workflow before the bundled ones.", []),
+    ("comfyruntime_custom_nodes", "linelist",
+     "Custom-node packages ('.' for the extension repository itself) or folders of them, relative to the "
+     "ini file: loaded into every ComfyUI the session runs, as ComfyUI loads its custom_nodes folder.", []),
     ("comfyruntime_session_standins", "string",
      "Install the mock ComfyUI modules for the whole session (true) or per test (false).", None),
 )
@@ -44,8 +47,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     choices=("mock", "real", "both"), help="backend for the executor fixtures (default: mock)")
     group.addoption("--comfyruntime-era", dest="comfyruntime_era", default=None,
                     help="ComfyUI era(s) of the mock: A (2024-recursive), B (2024-sync), C (2025-async), D (2026, the default), a comma-separated list, or all (each test runs once per era)")
-    group.addoption("--comfyui-root", dest="comfyui_root", default=None,
-                    help="path to a ComfyUI checkout for the real backend (env COMFYUI_ROOT)")
+    group.addoption("--comfyui-root", dest="comfyui_root", default=None, metavar="PATH",
+                    help="path to a ComfyUI checkout for the real backend (env COMFYUI_ROOT); write it as "
+                    "--comfyui-root=PATH")
+    group.addoption("--comfyruntime-custom-nodes", dest="comfyruntime_custom_nodes", action="append", default=None,
+                    metavar="PATH", help="a custom-node package or a folder of them to load as ComfyUI does "
+                    "(repeatable; replaces the ini list)")
     for name, kind, help_text, default in _INI:
         parser.addini(name, help_text, type=kind, default=default)
 
@@ -61,16 +68,42 @@ def _ini_value(config: pytest.Config, name: str) -> Any:
     return value
 
 
+def _two_word_root(args: list[str]) -> str | None:
+    """The PATH of a ``--comfyui-root PATH`` written as two words, if any."""
+    for option, value in zip(args, args[1:]):
+        if option == "--":
+            return None
+        if option == "--comfyui-root":
+            return value
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    """Stops a session whose configuration pytest chose with the root's path taken for a test path."""
+    root = _two_word_root(list(early_config.invocation_params.args))
+    if root is None:
+        return
+    chose = f"rootdir {early_config.rootpath}" + (f", configfile {early_config.inipath}" if early_config.inipath else "")
+    raise pytest.UsageError(
+        f"pytest-comfyruntime: --comfyui-root {root} was written as two words. pytest chooses its rootdir and "
+        "configuration file before any plugin's options exist, so it took the path for a test path and chose "
+        f"{chose} (a ComfyUI checkout ships its own pytest.ini): this session would not run with your "
+        f"configuration. fix: write --comfyui-root={root} (one word), or set COMFYUI_ROOT={root}")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     inifile = str(config.inipath) if config.inipath else None
     try:
         settings = resolve_settings(
             cli={"executor": config.getoption("comfyruntime_executor"), "era": config.getoption("comfyruntime_era"),
-                 "comfyui_root": config.getoption("comfyui_root")},
+                 "comfyui_root": config.getoption("comfyui_root"),
+                 "custom_nodes": config.getoption("comfyruntime_custom_nodes")},
             ini={"executor": _ini_value(config, "comfyruntime_executor"), "era": _ini_value(config, "comfyruntime_era"),
                  "comfyui_root": _ini_value(config, "comfyruntime_comfyui_root"),
                  "hooks": _ini_value(config, "comfyruntime_hooks"), "unhooks": _ini_value(config, "comfyruntime_unhooks"),
                  "workflows": [str(p) for p in _ini_value(config, "comfyruntime_workflows")],
+                 "custom_nodes": _ini_value(config, "comfyruntime_custom_nodes"),
                  "session_standins": _ini_value(config, "comfyruntime_session_standins")},
             inifile=inifile)
     except ConfigError as exc:
@@ -103,6 +136,9 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     real = next((b for b in runtime.backends.values() if b.name == "real"), None)
     if isinstance(real, RealBackend):  # the backend named "real" is always one
         line += f"\ncomfyruntime: real ComfyUI {real.version or '(no version file)'} era {real.era.label} at {real.real.info.root}"
+    for loaded in runtime.loaded.values():
+        line += "\ncomfyruntime: " + "\n  ".join(loaded.load.header_lines())
+        line += "".join(f"\n  {broken}" for broken in loaded.broken)
     return line
 
 
@@ -125,6 +161,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 errors.append(f"{item.nodeid}: @pytest.mark.comfyui: {exc}")
     if errors:
         raise pytest.UsageError("\n".join(errors))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Undoes what the custom nodes did at import, so the summary can say what stayed."""
+    runtime = session.config.stash.get(RUNTIME_KEY, None)
+    if runtime is not None and runtime.loaded:
+        runtime.unload()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    runtime = config.stash.get(RUNTIME_KEY, None)
+    if runtime is None or not runtime.unload_residue:
+        return
+    terminalreporter.section("comfyruntime: left behind by the custom nodes", sep="-", yellow=True)
+    for name, found in runtime.unload_residue.items():
+        terminalreporter.write_line(f"{name}: unloading the custom nodes could not undo:")
+        for residue in found:
+            terminalreporter.write_line(f"  - [{residue.kind}] {residue}")
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -164,14 +218,24 @@ def comfy_execution_module(request: pytest.FixtureRequest, tmp_path: Path,
         reason = ComfyUIRequirement.from_marker(mark.args, mark.kwargs).unmet(backend.era.key, backend.version)
         if reason:
             pytest.skip(f"{reason} ({backend.name} backend)")
+    failure = None
     try:
         ctx = runtime.open_test(tmp_path / "comfyui", dict(TEST_NODE_CLASS_MAPPINGS),
                                 dict(TEST_NODE_DISPLAY_NAME_MAPPINGS), backend=_comfy_backend)
-    except ConfigError as exc:
-        pytest.fail(str(exc), pytrace=False)
+    except (ConfigError, CustomNodesError, HookError) as exc:
+        failure = str(exc)  # failed outside the handler: one message, not the exception twice
+    if failure is not None:
+        pytest.fail(failure, pytrace=False)
     request.node.stash[CONTEXT_KEY] = ctx
+    if request.module is not None:
+        runtime.rebind(request.module.__dict__, ctx.undo)
     yield ctx.execution
-    ctx.close()
+    try:
+        ctx.close()
+    except HookError as exc:  # an unhook raised
+        failure = str(exc)
+    if failure is not None:
+        pytest.fail(failure, pytrace=False)
 
 
 @pytest.fixture

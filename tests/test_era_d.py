@@ -97,7 +97,7 @@ def test_cache_args_are_read_at_the_start_of_every_prompt(mock, cache_args, erro
         assert info.value.args == ("ram_inactive",)
     else:
         assert "not subscriptable" in str(info.value)
-    sent = [m[0] for m in harness.server._sent]
+    sent = [m.event for m in harness.recorder.messages() if m.event != "status"]  # queue updates aside
     assert sent == ["execution_start"]  # sent before the failing read; nothing after it
     assert [e for e, _ in harness.executor.status_messages] == ["execution_start"]
     # The read is outside execute_async's try: on_prompt_start ran, on_prompt_end never does.
@@ -236,7 +236,7 @@ def test_headless_cached_rerun_keeps_the_ui_in_history(mock):
     # Era C gives {"outputs": {}, "meta": {}} here; 2026 writes the staged cached node's UI.
     assert again.history["outputs"] == {"4": {"value": [5], "type": ["int"], "unique_id": ["4"], "label": ["sum"]}}
     assert again.history["meta"]["4"]["node_id"] == "4"
-    assert {m.event for m in again.messages} == {"progress_state"}  # still no executed without a client
+    assert {m.event for m in again.messages} == {"progress_state", "status"}  # still no executed without a client
 
 
 def test_executed_output_is_a_copy_of_what_the_cache_keeps(mock):
@@ -290,7 +290,7 @@ def test_intermediate_output_nodes_resend_their_cached_ui(mock):
     assert sorted(first.outputs) == ["2", "3"]
     second = harness.run(prompt("b"), prompt_id="p2")
     assert second.executed_nodes == ["3"]  # node 2 is cached and not staged
-    events = [(m.event, m.data.get("node")) for m in second.messages if m.event != "progress_state"]
+    events = [(m.event, m.data.get("node")) for m in second.messages if m.event not in ("progress_state", "status")]
     assert events[-4:] == [("executed", "3"), ("executed", "2"), ("execution_success", None), ("executing", None)]
     assert second.outputs["2"] == {"shown": [4]}
 

@@ -80,7 +80,7 @@ def test_eras_files_lists_execution(era):
 
 
 def test_eras_files_use_the_shared_file_where_eras_agree():
-    assert era_files("A")["nodes"] == era_files("D")["nodes"] == "abcd/nodes.py"
+    assert era_files("A")["folder_paths"] == era_files("D")["folder_paths"] == "abcd/folder_paths.py"
     assert era_files("C")["comfy_execution.graph_utils"] == era_files("D")["comfy_execution.graph_utils"]
     assert era_files("B")["comfy_execution.graph_utils"] == "b/mock_comfy_execution/graph_utils.py"
     assert "comfy_execution.cache_provider" not in era_files("C")
@@ -91,7 +91,7 @@ def test_eras_diff_shows_what_changed_and_added_files():
     assert "--- c/execution.py\n+++ d/execution.py\n" in diff
     assert any(line.startswith("+") and "asset_manager" in line for line in diff.splitlines())
     assert "--- /dev/null\n+++ d/mock_comfy_execution/cache_provider.py\n" in diff  # only in era D
-    assert "abcd/nodes.py" not in diff  # a file both eras run is no difference
+    assert "abcd/folder_paths.py" not in diff  # a file both eras run is no difference
     assert "+++ /dev/null" in diff_eras("D", "C")  # and the other way round, removed
 
 
@@ -124,3 +124,12 @@ def test_cli_eras_as_a_command():
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "a/execution.py" in proc.stdout and "comfy_execution" not in proc.stdout
+
+
+def test_the_readmes_eras_files_listing_is_what_the_command_prints():
+    """The README shows `comfyruntime eras files D` output; it must stay the command's output."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("$ comfyruntime eras files D\n", 1)[1].split("$ ", 1)[0]
+    assert shown.strip().splitlines() == format_era_files("D").strip().splitlines()

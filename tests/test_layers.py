@@ -20,7 +20,7 @@ SKIPPED = (ROOT / "executor" / "mock_root",)
 #: Lowest first. A module belongs to the layer of the longest prefix that names it (relative to
 #: the package); it may import its own layer and those below, never one above.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("state", ("state",)),
+    ("state", ("state", "comfyui_fetch")),  # comfyui_fetch: standard library only, imports nothing here
     ("executor", ("executor",)),
     ("parts", ("capture", "nodes", "hardware", "workflows", "config", "markers", "hookspecs")),
     ("checks", ("checks",)),

@@ -34,7 +34,8 @@ def test_four_node_order_and_output(mock):
 def test_message_sequence_with_client(mock):
     result = mock.harness().run(four_node(), prompt_id="p1")
     events = [e for e in result.events if e != "progress_state"]
-    tail = ["executing", "executed"] + ([] if mock.era == "A" else ["execution_success"]) + ["executing"]
+    # task_done's queue status (to every client), then main.py's closing executing
+    tail = ["executing", "executed"] + ([] if mock.era == "A" else ["execution_success"]) + ["status", "executing"]
     assert events == ["execution_start", "execution_cached", "executing", "executing", "executing"] + tail
     assert result.messages[-1].data == {"node": None, "prompt_id": "p1"}
     start = result.of("execution_start")[0]
@@ -48,7 +49,7 @@ def test_without_client_only_status_messages(mock):
     result = mock.harness().run(four_node(), prompt_id="p1", extra_data=NO_CLIENT)
     assert result.success
     sent = {m.event for m in result.messages}
-    assert sent == ({"progress_state"} if mock.era in ("C", "D") else set())
+    assert sent == ({"progress_state", "status"} if mock.era in ("C", "D") else {"status"})
     assert all(m.sid is None for m in result.messages)
     names = [e for e, _ in result.status_messages]
     assert names == ["execution_start", "execution_cached"] + ([] if mock.era == "A" else ["execution_success"])
@@ -61,7 +62,7 @@ def test_identical_rerun_is_cached(mock):
     assert sorted(again.cached_nodes) == ["1", "2", "3", "4"]
     assert again.executed_nodes == []
     if mock.era == "A":
-        assert [e for e in again.events] == ["execution_start", "execution_cached", "executing"]
+        assert [e for e in again.events] == ["execution_start", "execution_cached", "status", "executing"]
     else:  # the output node is staged and re-sends its cached UI, without 'executing'
         assert [d["node"] for d in again.of("executed")] == ["4"]
 

@@ -229,8 +229,9 @@ def test_other_order(comfy_execution_module, monkeypatch):
 
 
 @pytest.mark.parametrize("ini, expected", [
-    ("comfyruntime_era = Z", "*bad setting --comfyruntime-era / comfyruntime_era (ini option in *tox.ini): unknown ComfyUI era 'Z'*"),
-    ("comfyruntime_executor = fake", "*bad setting --comfyruntime-executor*fix: use one of: mock, real, both*"),
+    ("comfyruntime_era = Z", "*bad setting comfyruntime_era (ini option in *tox.ini): unknown ComfyUI era 'Z'*"),
+    ("comfyruntime_executor = fake", "*bad setting comfyruntime_executor (ini option in *tox.ini)*fix: use one of: mock, real, both*"),
+    ("comfyruntime_custom_nodes = nowhere", "*bad setting comfyruntime_custom_nodes (ini option in *tox.ini): '*nowhere' does not exist; fix: list folders that exist*"),
     ("comfyruntime_hooks = not-an-import-string", "*comfyruntime_hooks*'not-an-import-string' is not of the form 'package.module:function'*"),
     ("comfyruntime_session_standins = maybe", "*comfyruntime_session_standins*fix: use true or false*"),
 ])
@@ -247,7 +248,19 @@ def test_bad_cli_era(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_x(): pass")
     result = pytester.runpytest("-p", "no:cacheprovider", "--comfyruntime-era=2030")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*unknown ComfyUI era '2030'; choose one of A (2024-recursive), B (2024-sync), C (2025-async)*"])
+    result.stderr.fnmatch_lines(["*bad setting --comfyruntime-era (command line): unknown ComfyUI era '2030'; "
+                                 "choose one of A (2024-recursive), B (2024-sync), C (2025-async)*"])
+
+
+def test_a_command_line_setting_is_named_as_given_even_with_an_ini_file(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\ncomfyruntime_era = A\n")
+    pytester.makepyfile("def test_x(): pass")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--comfyruntime-era", "Q",
+                                "--comfyruntime-custom-nodes", "missing")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*bad setting --comfyruntime-era (command line): unknown ComfyUI era 'Q'*",
+                                 "*bad setting --comfyruntime-custom-nodes (command line): '*missing' does not exist*"])
+    assert "ini option" not in result.stderr.str()
 
 
 def test_hook_import_failure_names_setting_and_cause(pytester: pytest.Pytester) -> None:

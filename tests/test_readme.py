@@ -70,28 +70,51 @@ def readme_block(language: str, first_line: str) -> str:
     raise AssertionError(f"README.md has no ```{language} block starting with {first_line!r}")
 
 
-def test_the_quick_start_runs_as_written_on_every_era(pytester: pytest.Pytester) -> None:
-    pytester.makefile(".toml", pyproject=readme_block("toml", "# pyproject.toml of the extension"))
-    pytester.mkpydir("my_ext").joinpath("hooks.py").write_text(MY_EXT_HOOKS)
-    tests = pytester.mkdir("tests")
+def write_extension(pytester: pytest.Pytester, hooks_source: str = MY_EXT_HOOKS) -> Path:
+    """The README's extension repository ``my_ext``: its pyproject.toml, root ``__init__.py`` and
+    tests as the README writes them, with ``hooks.py`` beside them."""
+    repo = pytester.mkdir("my_ext")
+    repo.joinpath("pyproject.toml").write_text(readme_block("toml", "# pyproject.toml of the extension"))
+    repo.joinpath("__init__.py").write_text(readme_block(
+        "python", "# __init__.py of the extension (the repository root, as cloned into ComfyUI/custom_nodes/my_ext)"))
+    repo.joinpath("hooks.py").write_text(hooks_source)
+    tests = repo.joinpath("tests")
+    tests.mkdir()
     tests.joinpath("test_hooks.py").write_text(readme_block("python", "# tests/test_hooks.py"))
-    tests.joinpath("test_isolation.py").write_text(readme_block(
-        "python", "# tests/test_isolation.py of an extension (with the comfyruntime_hooks / _unhooks ini lines)"))
-    pytester.syspathinsert()
+    tests.joinpath("test_isolation.py").write_text(readme_block("python", "# tests/test_isolation.py of an extension"))
+    return repo
+
+
+def test_the_quick_start_runs_as_written_on_every_era(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(write_extension(pytester))
     result = pytester.runpytest("-p", "no:cacheprovider", "-v", "--comfyruntime-era=all", "tests")
     result.assert_outcomes(passed=12)
+    result.stdout.fnmatch_lines(["*custom nodes (mock-A backend, ComfyUI era A*", "*seconds: */my_ext"])
     result.stdout.fnmatch_lines(["*test_capture?mock-A? PASSED*", "*test_capture?mock-D? PASSED*"])
     result.stdout.fnmatch_lines(["*test_hooks_are_active?mock-D? PASSED*", "*test_sessions_do_not_leak?mock-D? PASSED*"])
 
 
-def test_the_quick_start_fails_when_the_hook_records_nothing(pytester: pytest.Pytester) -> None:
+def test_the_quick_start_fails_when_the_hook_records_nothing(pytester: pytest.Pytester,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """The example's assertion is not vacuous: a hook that never records fails it on every era."""
-    pytester.makefile(".toml", pyproject=readme_block("toml", "# pyproject.toml of the extension"))
     broken = MY_EXT_HOOKS.replace('_sessions[_current.get()]["order"].append(unique_id)', "pass")
     assert broken != MY_EXT_HOOKS
-    pytester.mkpydir("my_ext").joinpath("hooks.py").write_text(broken)
-    pytester.mkdir("tests").joinpath("test_hooks.py").write_text(readme_block("python", "# tests/test_hooks.py"))
-    pytester.syspathinsert()
-    result = pytester.runpytest("-p", "no:cacheprovider", "--comfyruntime-era=all", "tests")
+    monkeypatch.chdir(write_extension(pytester, broken))
+    result = pytester.runpytest("-p", "no:cacheprovider", "--comfyruntime-era=all", "tests/test_hooks.py")
     result.assert_outcomes(failed=4)
     result.stdout.fnmatch_lines(["*assert [] == *"])
+
+
+def test_the_second_way_enable_and_disable_functions_runs_as_written(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".toml", pyproject=readme_block("toml", "# pyproject.toml of an extension with enable/disable functions"))
+    pytester.mkpydir("my_ext").joinpath("hooks.py").write_text(MY_EXT_HOOKS)
+    pytester.makepyfile(test_hooks="""
+        from my_ext import hooks
+
+        def test_capture(comfy_executor, comfy_workflow, comfyruntime):
+            result = comfy_executor.run(comfy_workflow("txt2img"), prompt_id="p1")
+            assert hooks.get_session("p1")["order"] == result.executed_nodes
+            comfyruntime.assert_hooks_active()
+    """)
+    pytester.syspathinsert()
+    pytester.runpytest("-p", "no:cacheprovider", "--comfyruntime-era=all").assert_outcomes(passed=4)

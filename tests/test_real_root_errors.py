@@ -62,7 +62,7 @@ def test_real_without_a_root_is_a_usage_error(pytester: pytest.Pytester, monkeyp
     pytester.makepyfile("def test_x(comfy_executor): pass")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--comfyruntime-executor=real")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*--comfyruntime-executor=real needs a real ComfyUI; fix: pass --comfyui-root PATH*"])
+    result.stderr.fnmatch_lines(["*--comfyruntime-executor=real needs a real ComfyUI; fix: pass --comfyui-root=PATH*"])
 
 
 def test_import_failure_names_the_missing_package(pytester: pytest.Pytester, tmp_path) -> None:

@@ -40,7 +40,7 @@ class RuntimeChecks:
         executor does not have (``hook_modules`` are read when the enabling was not watched)."""
         ctx = self._ctx
         report = check_hooks_active(
-            ctx.snapshot, lambda: ctx.harness().run(prompt or PROBE_PROMPT, prompt_id="comfyruntime-hooks-active"),
+            ctx.baseline or ctx.snapshot, lambda: ctx.harness().run(prompt or PROBE_PROMPT, prompt_id="comfyruntime-hooks-active"),
             backend=ctx.backend, era=ctx.era.key, observation=self._observation,
             hook_modules=[*self._hook_modules, *hook_modules],
             broken=ctx.hook_breaker.broken if ctx.hook_breaker is not None else ())

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Final, Protocol
 
-from ..capture._targets import TARGETS, describe, wraps_chain
+from ..capture._targets import TARGETS, wraps_chain
 from ..executor.harness import ExecutorHarness, RunResult
 from ..executor.hook_breaker import HookBreaker
 from ..executor.standin import is_managed
+from ..state.describe import defined_in, describe
 from ..state.snapshot import Snapshot
 from .canaries import DEFAULT_TEMPLATE, CanaryPlan
 from .faults import MARK, InjectedFault, PoisonStr, armed, poisoned
@@ -66,7 +67,7 @@ class Found:
 
 @dataclass(frozen=True)
 class Held:
-    """What hooks hold in ComfyUI now: callables patched in (``where (wrapper)``) and
+    """What hooks hold in ComfyUI now: callables patched in (``where = wrapper``) and
     CacheProviders registered; false when nothing; ``str`` is the phrase the checks report."""
 
     patched: list[str]
@@ -78,11 +79,11 @@ class Held:
     def __str__(self) -> str:
         if not self.patched:
             return "registered " + ", ".join(self.registered)
-        return "patched " + ", ".join([*self.patched, *(f"{p} (registered)" for p in self.registered)])
+        return "patched " + "; ".join([*self.patched, *(f"{p} (registered)" for p in self.registered)])
 
 
 def hooks_held(bench: Bench) -> Held:
-    return Held([f"{i.where} ({describe(i.value)})" for i in installed_since(bench.snapshot)],
+    return Held([f"{i.where} = {describe(i.value)}" for i in installed_since(bench.snapshot)],
                 [provider_label(p) for p in providers_since(bench.snapshot)])
 
 
@@ -93,8 +94,9 @@ def _discover(subject: Subject, bench: Bench) -> Found:
         found = installed_since(bench.snapshot)
         installed = [i.where for i in found if not i.added]
         providers = providers_since(bench.snapshot)
-        subject.wrapper_modules |= {m for i in found if (m := getattr(getattr(i.value, "__func__", i.value),
-                                                                    "__module__", None)) and not is_managed(m)}
+        # where each wrapper was defined (functools.wraps copies the original's __module__)
+        subject.wrapper_modules |= {m for i in found if (m := defined_in(i.value) or getattr(
+            getattr(i.value, "__func__", i.value), "__module__", None)) and not is_managed(m)}
         subject.wrapper_modules |= {m for p in providers if not is_managed(m := type(p).__module__)}
         labels = [provider_label(p) for p in providers]
     finally:
@@ -182,15 +184,18 @@ def check_off_by_default(subject: Subject, bench: Bench) -> None:
                           f"and {patched}: hooks must stay off until opted in")
 
 
+_FOREIGN: Final = {
+    False: "def other_extension_wrapper(*args, **kwargs):\n    return original(*args, **kwargs)\n",
+    True: "async def other_extension_wrapper(*args, **kwargs):\n    return await original(*args, **kwargs)\n",
+}
+
+
 def _foreign(original: Any, is_async: bool) -> Any:
-    if is_async:
-        async def wrapper(*args: Any, **kwargs: Any) -> Any:
-            return await original(*args, **kwargs)
-    else:
-        def wrapper(*args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
-            return original(*args, **kwargs)
-    wrapper.__module__, wrapper.__qualname__ = "other_extension", "other_extension_wrapper"
-    return wrapper
+    """Another extension's pass-through wrapper of ``original``, defined in a module named
+    ``other_extension`` (so that it is named so, also by its code)."""
+    namespace: dict[str, Any] = {"__name__": "other_extension", "original": original}
+    exec(compile(_FOREIGN[is_async], "<other_extension>", "exec"), namespace)
+    return namespace["other_extension_wrapper"]
 
 
 def check_conflict_detection(subject: Subject, bench: Bench) -> None:
@@ -366,7 +371,8 @@ def check_never_mutates_prompt(subject: Subject, bench: Bench) -> None:
 
 
 CHECKS: Final[dict[str, tuple[str, Callable[[Subject, Bench], None]]]] = {
-    "hooks_active": ("the hooks reach targets this executor has and run during a prompt", check_hooks_active),
+    "hooks_active": ("the hooks reach targets this executor has, run during a prompt, and are the kind of function "
+                     "they replace (async def for an async target)", check_hooks_active),
     "off_by_default": ("opt-in only: importing the module (or auto-enabling without opt-in) patches nothing",
                        check_off_by_default),
     "conflict_detection": ("conflict detection: refuse, record why and touch nothing when another extension "

@@ -3,11 +3,15 @@
 The prompt id and node ids are :class:`PoisonStr` strings (:func:`poisoned`) that raise
 :class:`InjectedFault` when the hook module's own code hashes, compares, copies or formats them
 while :func:`armed`; ComfyUI's code, and the standard library it calls, sees plain strings.
+
+Who is using a string is the first frame up the stack that is not the standard library's or an
+installed third-party package's (:func:`~.lookups.origin_of`, by the code's file): a frame of the
+hook module (by its module name, wherever it is installed) trips the fault, one of ComfyUI or of
+this plugin (its mock ComfyUI included, also when installed from a wheel) does not.
 """
 from __future__ import annotations
 
 import sys
-import sysconfig
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,10 +19,11 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Final
 
+from ..executor.standin import is_managed
+from .lookups import origin_of
 from .target import Subject
 
 MARK: Final = "comfyruntime-injected-fault"
-_STDLIB: Final = tuple({sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"]})
 
 
 class InjectedFault(Exception):
@@ -34,13 +39,24 @@ class _Scope:
 _SCOPE: _Scope | None = None
 
 
+def passes_through(module_name: str, filename: str, owns: Callable[[str | None], bool]) -> bool:
+    """Whether a frame only carries a string on behalf of its caller: this module's, or the
+    standard library's or a third-party package's, unless it is the hook module's own (however
+    installed) or ComfyUI's (a mock or a real one, by its module name)."""
+    if module_name == __name__:
+        return True
+    if owns(module_name) or is_managed(module_name):
+        return False
+    return origin_of(filename) in ("stdlib", "library")
+
+
 def _trip() -> None:
     scope = _SCOPE
     if scope is None:
         return
     frame: FrameType | None = sys._getframe(2)
-    while frame is not None and (frame.f_globals.get("__name__") == __name__
-                                 or frame.f_code.co_filename.startswith(_STDLIB)):
+    while frame is not None and passes_through(frame.f_globals.get("__name__") or "", frame.f_code.co_filename,
+                                               scope.owns):
         frame = frame.f_back
     if frame is not None and scope.owns(frame.f_globals.get("__name__")):
         where = f"{Path(frame.f_code.co_filename).name}:{frame.f_lineno} in {frame.f_code.co_name}"
@@ -93,4 +109,4 @@ def armed(subject: Subject) -> Iterator[_Scope]:
         _SCOPE = None
 
 
-__all__ = ["InjectedFault", "MARK", "PoisonStr", "armed", "poisoned"]
+__all__ = ["InjectedFault", "MARK", "PoisonStr", "armed", "passes_through", "poisoned"]

@@ -7,11 +7,18 @@ before the hooks were enabled, runs a probe prompt counting calls into what was 
 names the targets the extension tried to reach that this executor lacks (:mod:`.lookups`). A
 CacheProvider the extension registered (ComfyUI of 2026) is a hook too: it counts as active when
 ComfyUI called it.
+
+A fourth makes a hook run but see nothing: a wrapper of another kind than the function it
+replaced (:func:`kind_mismatch`), such as a plain ``def`` around the ``async def`` per-node
+``execute`` of eras C and D, which runs when the coroutine is created and is gone before the
+node runs.
 """
 from __future__ import annotations
 
+import ast
 import inspect
 import sys
+import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import CodeType, FrameType
@@ -22,6 +29,7 @@ from pydantic import BaseModel, Field
 from ..executor.snapshots import PROVIDER_REGISTRY
 from ..state.describe import describe
 from ..state.snapshot import Snapshot
+from ..state.undo import ABSENT
 from .lookups import Observation, Watched, static_lookups
 
 
@@ -31,6 +39,8 @@ class Installed:
     where: str
     value: Any
     added: bool
+    #: What was there in the snapshot (ABSENT for an added name).
+    original: Any = ABSENT
 
 
 def installed_since(snapshot: Snapshot) -> list[Installed]:
@@ -42,7 +52,7 @@ def installed_since(snapshot: Snapshot) -> list[Installed]:
         for name, value in now.items():
             if name.startswith("__") or before.get(name) is value or not callable(value):
                 continue
-            out.append(Installed(f"{where}.{name}", value, name not in before))
+            out.append(Installed(f"{where}.{name}", value, name not in before, before.get(name, ABSENT)))
     return out
 
 
@@ -57,6 +67,86 @@ def code_of(value: Any) -> CodeType | None:
 
 
 _RESUMABLE: Final = inspect.CO_COROUTINE | inspect.CO_GENERATOR | inspect.CO_ASYNC_GENERATOR
+
+
+# -- the kind of function a hook is ------------------------------------------------------------
+#: kind -> (how a message names it, the fix for a wrapper of a target of that kind)
+KINDS: Final = {
+    "function": ("a plain function (def)",
+                 "make the wrapper a plain def that returns original(...)'s result"),
+    "coroutine": ("a coroutine function (async def)",
+                  "define the wrapper with async def and return await original(...), so that its own code runs "
+                  "around the await"),
+    "generator": ("a generator function (def with yield)",
+                  "make the wrapper a generator too: yield from original(...)"),
+    "async generator": ("an async generator function (async def with yield)",
+                        "make the wrapper an async generator too: async for item in original(...): yield item"),
+}
+
+
+def kind_of(value: Any) -> str | None:
+    """``function``, ``coroutine``, ``generator`` or ``async generator`` (from the code's flags),
+    None for a callable without Python code (a builtin, a class)."""
+    code = code_of(value)
+    if code is None:
+        return None
+    if code.co_flags & inspect.CO_COROUTINE:
+        return "coroutine"
+    if code.co_flags & inspect.CO_ASYNC_GENERATOR:
+        return "async generator"
+    return "generator" if code.co_flags & inspect.CO_GENERATOR else "function"
+
+
+def returns_the_call(value: Any) -> bool:
+    """Whether a plain function ends in ``return <call>`` outside any ``try``/``with`` (a lambda:
+    is one call), so the object the call made (the original's coroutine or generator) goes back
+    to ComfyUI unchanged and none of the function's own code runs after the call. Read from the
+    source; False where it cannot be read."""
+    func = getattr(value, "__func__", value)
+    code = code_of(value)
+    if code is None:
+        return False
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
+    except (OSError, TypeError, SyntaxError, ValueError):
+        return False
+    for node in ast.walk(tree):
+        if code.co_name == "<lambda>" and isinstance(node, ast.Lambda):
+            return isinstance(node.body, ast.Call)
+        if isinstance(node, ast.FunctionDef) and node.name == code.co_name:
+            last = node.body[-1]
+            return isinstance(last, ast.Return) and isinstance(last.value, ast.Call)
+    return False
+
+
+def kind_mismatch(installed: Installed) -> str | None:
+    """The problem with a wrapper whose kind differs from the function it replaced, or None.
+
+    A plain ``def`` around a coroutine function (or generator) that only returns the original's
+    call (:func:`returns_the_call`) is a pass-through: ComfyUI awaits the original's coroutine and
+    the wrapper saw the call, so it is not flagged. Any of its own code after the call (a timer,
+    ``try``/``except``, ``with``, ``finally``) runs before the node does, so that is."""
+    if installed.added or installed.original is ABSENT:
+        return None
+    want, got = kind_of(installed.original), kind_of(installed.value)
+    if want is None or got is None or want == got:
+        return None
+    if got == "function" and returns_the_call(installed.value):
+        return None
+    if got == "function":
+        made = "awaits what it returns: the call only creates the coroutine" if want == "coroutine" else \
+            "iterates what it returns: the call only creates the generator"
+        why = (f"ComfyUI {made}, so the wrapper's own code around the call runs before any of the original does "
+               "(a timer there measures about 0 ms, an except there never sees what the original raises); a "
+               "plain def whose last statement is return original(...), with nothing after the call, passes "
+               "it through unchanged and is accepted")
+    elif want == "function":
+        why = (f"ComfyUI calls it and uses the result directly, so it gets a {got} object instead of the "
+               "original's result")
+    else:
+        why = "ComfyUI consumes it as the original's kind, which this is not"
+    return (f"{installed.where} is {KINDS[want][0]}, but the hook that replaced it, {describe(installed.value)}, "
+            f"is {KINDS[got][0]}: {why}; fix: {KINDS[want][1]}")
 
 
 class CallCounter:
@@ -135,13 +225,17 @@ class HooksActiveReport(BaseModel):
     calls: dict[str, int] = Field(description="calls of each installed callable during the probe prompt")
     observation: Observation
     problems: list[str]
+    kinds: list[str] = Field(default_factory=list,
+                             description="hooks of another kind than what they replaced (also in problems)")
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
     def message(self) -> str:
-        lines = [f"hooks not active on this executor ({self.backend}, era {self.era}):"]
+        what = ("hooks installed as the wrong kind of function" if set(self.problems) <= set(self.kinds)
+                else "hooks not active")
+        lines = [f"{what} on this executor ({self.backend}, era {self.era}):"]
         lines += [f"  - {p}" for p in self.problems]
         lines += [f"  (inside it, {c.function} returned False)" for c in self.observation.enable_calls
                   if c.returned_false and not c.entry]
@@ -200,10 +294,12 @@ def check_hooks_active(snapshot: Snapshot, run_probe: Callable[[], Any], *, back
     added = [i.where for i in installed if i.added]
     for where in added:
         problems.append(f"installed {where}, a name this executor does not have: ComfyUI never calls it")
+    kinds = [m for i in installed if (m := kind_mismatch(i)) is not None]
+    problems += kinds
     problems += [str(b) for b in broken]
     return HooksActiveReport(backend=backend, era=era, installed=[i.where for i in installed],
                              providers=[provider_label(p) for p in providers], added=added,
-                             calls=counter.calls, observation=observation, problems=problems)
+                             calls=counter.calls, observation=observation, problems=problems, kinds=kinds)
 
 
 def module_of(spec: str) -> str:
@@ -211,5 +307,6 @@ def module_of(spec: str) -> str:
     return spec.partition(":")[0].strip()
 
 
-__all__ = ["CallCounter", "HooksActiveReport", "Installed", "PROBE_PROMPT", "PROVIDER_METHODS", "check_hooks_active",
-           "code_of", "installed_since", "module_of", "provider_codes", "provider_label", "providers_since"]
+__all__ = ["KINDS", "CallCounter", "HooksActiveReport", "Installed", "PROBE_PROMPT", "PROVIDER_METHODS",
+           "check_hooks_active", "code_of", "installed_since", "kind_mismatch", "kind_of", "module_of", "provider_codes",
+           "provider_label", "providers_since", "returns_the_call"]

@@ -12,6 +12,8 @@ from __future__ import annotations
 import ast
 import builtins
 import importlib
+import os
+import site as site_module
 import sys
 import sysconfig
 from collections.abc import Iterable, Mapping
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from types import FrameType, ModuleType
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, Field
 
@@ -31,7 +33,6 @@ _ENABLE_NAMES: Final = frozenset({"enable", "enable_hooks", "install", "install_
 _LIBRARIES: Final = frozenset({"_pytest", "pytest", "pluggy", "pydantic", "pydantic_core", "typing_extensions",
                                "coverage", "xdist", "execnet", "hypothesis", "importlib", "_frozen_importlib",
                                "_frozen_importlib_external", "pytest_cov"})
-_STDLIB: Final = tuple({sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"]})
 
 
 class Lookup(BaseModel):
@@ -80,6 +81,81 @@ class Observation(BaseModel):
 
 
 # -- which code is the extension's -------------------------------------------------------------
+#: What a file of running code is: this plugin's own (its mock ComfyUI included), the standard
+#: library, an installed third-party package, synthetic (``<string>``), or anything else (an
+#: extension in a checkout, a test, a real ComfyUI root).
+Origin = Literal["plugin", "stdlib", "library", "synthetic", "code"]
+_PACKAGE_DIRS: Final = ("site-packages", "dist-packages")
+
+
+def _norm(path: str) -> str:
+    return os.path.normcase(os.path.abspath(path))
+
+
+def _under(path: str, roots: tuple[str, ...]) -> bool:
+    return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where this interpreter keeps the standard library and installed packages, and where this
+    plugin lives; :meth:`origin` classifies a code object's file by it.
+
+    In a virtual environment sysconfig's ``platstdlib`` is the environment's ``lib/pythonX.Y``,
+    the folder that holds its ``site-packages``, and on a system install ``stdlib`` holds
+    ``site-packages`` too: so installed packages are looked for first, and this plugin's own
+    folder (a wheel puts it in ``site-packages``) before them.
+    """
+
+    stdlib: tuple[str, ...]
+    site_packages: tuple[str, ...]
+    plugin: tuple[str, ...]
+
+    @classmethod
+    def current(cls) -> Layout:
+        base = {"base": sys.base_prefix, "platbase": sys.base_exec_prefix, "installed_base": sys.base_prefix,
+                "installed_platbase": sys.base_exec_prefix}
+        schemes = [sysconfig.get_paths(), sysconfig.get_paths(vars=base)]
+        stdlib = {p for paths in schemes for key in ("stdlib", "platstdlib") if (p := paths.get(key))}
+        packages = {p for paths in schemes for key in ("purelib", "platlib") if (p := paths.get(key))}
+        try:
+            packages.update(site_module.getsitepackages())
+        except AttributeError:  # an old virtualenv's site module has none
+            pass
+        if site_module.ENABLE_USER_SITE and (user := site_module.getusersitepackages()):
+            packages.add(user)
+        packages.update(p for p in sys.path if p and os.path.basename(p.rstrip(os.sep)) in _PACKAGE_DIRS)
+        return cls.of(stdlib=stdlib, site_packages=packages, plugin=os.path.dirname(os.path.dirname(__file__)))
+
+    @classmethod
+    def of(cls, *, stdlib: Iterable[str], site_packages: Iterable[str], plugin: str) -> Layout:
+        """A layout of the given folders (each also as its real path, symbolic links resolved);
+        ``plugin`` is the folder of the ``pytest_comfyruntime`` package."""
+        def both(paths: Iterable[str]) -> tuple[str, ...]:
+            return tuple(sorted({_norm(q) for p in paths for q in (p, os.path.realpath(p))}))
+        return cls(both(stdlib), both(site_packages), both([plugin]))
+
+    def origin(self, filename: str) -> Origin:
+        if filename.startswith("<"):
+            return "stdlib" if filename.startswith("<frozen ") else "synthetic"
+        path = _norm(filename)
+        if _under(path, self.plugin):
+            return "plugin"
+        parts = set(path.split(os.sep))
+        if _under(path, self.site_packages) or not parts.isdisjoint(_PACKAGE_DIRS):
+            return "library"
+        return "stdlib" if _under(path, self.stdlib) else "code"
+
+
+LAYOUT: Final = Layout.current()
+
+
+@lru_cache(maxsize=4096)
+def origin_of(filename: str) -> Origin:
+    """:meth:`Layout.origin` of ``filename`` on this interpreter (cached: tracers ask per frame)."""
+    return LAYOUT.origin(filename)
+
+
 def is_library_module(name: str) -> bool:
     if name.startswith("pytest_comfyruntime.capture"):
         return False
@@ -88,15 +164,17 @@ def is_library_module(name: str) -> bool:
 
 
 def is_extension_frame(frame: FrameType, tops: frozenset[str] = frozenset()) -> bool:
-    """Extension code: not pytest, pluggy, this plugin, ComfyUI, the stdlib or site-packages
-    (unless its top-level package is one of ``tops``)."""
+    """Extension code: not pytest, pluggy, this plugin, ComfyUI, the standard library or an
+    installed package (unless its top-level package is one of ``tops``). The reference capture
+    (``pytest_comfyruntime.capture``) runs as extension code wherever the plugin is installed."""
     name = frame.f_globals.get("__name__") or ""
+    if name.startswith("pytest_comfyruntime.capture"):
+        return True
     if is_library_module(name):
         return False
     if name.split(".", 1)[0] in tops:
         return True
-    filename = frame.f_code.co_filename
-    return not (filename.startswith("<") or filename.startswith(_STDLIB) or "site-packages" in filename)
+    return origin_of(frame.f_code.co_filename) == "code"
 
 
 # -- reading the source ------------------------------------------------------------------------
@@ -336,5 +414,5 @@ def static_lookups(module_names: Iterable[str], watched: Watched) -> list[Lookup
     return found
 
 
-__all__ = ["EnableCall", "Lookup", "LookupTracer", "Observation", "Watched", "is_extension_frame",
-           "is_library_module", "sites_of", "static_lookups"]
+__all__ = ["LAYOUT", "EnableCall", "Layout", "Lookup", "LookupTracer", "Observation", "Origin", "Watched",
+           "is_extension_frame", "is_library_module", "origin_of", "sites_of", "static_lookups"]

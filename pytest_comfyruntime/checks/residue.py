@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ..state.describe import describe
+from ..state.describe import describe, is_wrapping
 from ..state.snapshot import ENV_IGNORED, Snapshot, interpreter_changes, is_bookkeeping, torch_state
 from ..state.undo import ABSENT
 
@@ -50,8 +50,9 @@ def _diff_namespace(where: str, before: dict[str, Any], now: dict[str, Any], *, 
         if old is ABSENT:
             found.append(Residue("added", f"{where}.{name}", f"added {describe(value)}"))
         elif _is_patch(old) or _is_patch(value):
-            found.append(Residue("patched", f"{where}.{name}",
-                                 f"still replaced by {describe(value)} (was {describe(old)})"))
+            # "wrapping <the original>" already says what was there
+            was = "" if is_wrapping(value, old) else f" (was {describe(old)})"
+            found.append(Residue("patched", f"{where}.{name}", f"still replaced by {describe(value)}{was}"))
     for name in before:
         if name not in now and not is_bookkeeping(name, module=module):
             found.append(Residue("removed", f"{where}.{name}", "deleted and not restored"))

@@ -1,7 +1,8 @@
 """What the conformance battery checks: a hook module named by a ``comfyruntime_conformance`` entry.
 
 :func:`parse_target` reads an entry (``"my_ext.hooks"`` or ``"my_ext.hooks:enable=start,
-disable=stop,read=get_session"``) into a :class:`ConformanceTarget`; :meth:`Subject.load` imports
+disable=stop,read=get_session"``) into a :class:`ConformanceTarget` (:func:`check_findable`: its
+module is there, looked up without importing it); :meth:`Subject.load` imports
 the module and finds its enable, disable, read and auto-enable functions; :func:`call_hook` calls
 one the way it asks to be called.
 """
@@ -9,8 +10,10 @@ from __future__ import annotations
 
 import ast
 import inspect
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Final, cast
@@ -45,19 +48,41 @@ class ConformanceTarget(BaseModel):
     threads: int = 8
     repeats: int = 100
     real_threads: bool = False
+    #: Checks marked not applicable to this module (``skip_<check>=<reason>``), as (check, reason).
+    not_applicable: tuple[tuple[str, str], ...] = ()
+
+    def not_applicable_reason(self, check: str) -> str | None:
+        """Why ``check`` does not apply to this module, as the entry says; None when it does."""
+        return dict(self.not_applicable).get(check)
 
 
-def parse_target(spec: str, *, source: str) -> ConformanceTarget:
+def parse_target(spec: str, *, source: str, checks: Iterable[str] = ()) -> ConformanceTarget:
     """``"my_ext.hooks[:key=value,...]"`` -> a :class:`ConformanceTarget`; a :class:`TargetError`
-    naming ``source``, the entry, the key and the fix otherwise."""
+    naming ``source``, the entry, the key and the fix otherwise. ``skip_<check>=<reason>`` marks a
+    check of ``checks`` (the battery's names) not applicable, with the reason its skip reports."""
     module, _, rest = spec.strip().partition(":")
     fields: dict[str, Any] = {"module": module.strip()}
+    skipped: dict[str, str] = {}
+    known = list(checks)
     for part in filter(None, (p.strip() for p in rest.split(","))):
         key, eq, value = part.partition("=")
         if not eq:
             raise TargetError(f"pytest-comfyruntime: {source}: {spec!r}: {part!r} is not key=value; fix: "
                               "write 'my_ext.hooks:enable=start,disable=stop,read=get_session'")
-        fields[key.strip()] = value.strip()
+        key = key.strip()
+        if key.startswith("skip_"):
+            check = key.removeprefix("skip_")
+            if known and check not in known:
+                raise TargetError(f"pytest-comfyruntime: {source}: {spec!r}: {key!r} names no check of the battery; "
+                                  f"fix: skip_<check>=<reason>, where <check> is one of {', '.join(known)}")
+            if not value.strip():
+                raise TargetError(f"pytest-comfyruntime: {source}: {spec!r}: {key!r} gives no reason; fix: "
+                                  f"{key}=<why the check does not apply to this module>")
+            skipped[check] = value.strip()
+            continue
+        fields[key] = value.strip()
+    if skipped:
+        fields["not_applicable"] = tuple(skipped.items())
     if not fields["module"]:
         raise TargetError(f"pytest-comfyruntime: {source}: {spec!r} names no module; fix: 'my_ext.hooks'")
     try:
@@ -66,8 +91,66 @@ def parse_target(spec: str, *, source: str) -> ConformanceTarget:
         err = exc.errors()[0]
         raise TargetError(
             f"pytest-comfyruntime: {source}: {spec!r}: {'.'.join(map(str, err['loc']))}: {err['msg']}; fix: keys "
-            "are enable, disable, read, auto (function names), threads, repeats (numbers), real_threads (true/false)"
+            "are enable, disable, read, auto (function names), threads, repeats (numbers), real_threads (true/false), "
+            "skip_<check> (a reason)"
         ) from None
+
+
+def _find_spec(name: str, path: list[str] | None) -> ModuleSpec | None | bool:
+    """What the import system's finders say about ``name`` (True: a finder failed to answer)."""
+    for finder in sys.meta_path:
+        find = getattr(finder, "find_spec", None)
+        if find is None:
+            continue
+        try:
+            spec = find(name, path)
+        except Exception:
+            return True
+        if spec is not None:
+            return spec  # type: ignore[no-any-return]
+    return None
+
+
+def missing_module(name: str) -> str | None:
+    """Why the module ``name`` cannot be imported, looked up as the import system would but
+    without running any code of it or of its packages (an extension's package may patch ComfyUI
+    when imported); None when it is there (or a finder could not say)."""
+    if name in sys.modules:
+        return None
+    parts = name.split(".")
+    path: list[str] | None = None
+    for depth in range(1, len(parts) + 1):
+        sub = ".".join(parts[:depth])
+        module = sys.modules.get(sub)
+        if module is not None:
+            if ".".join(parts[:depth + 1]) in sys.modules:
+                continue  # a submodule already imported (os.path)
+            locations = getattr(module, "__path__", None)
+        else:
+            spec = _find_spec(sub, path)
+            if spec is True:
+                return None
+            if not isinstance(spec, ModuleSpec):
+                inside = f" in package {'.'.join(parts[:depth - 1])!r}" if depth > 1 else " on sys.path"
+                return f"there is no module {sub!r}{inside}"
+            locations = spec.submodule_search_locations
+        if depth < len(parts) and locations is None:
+            return f"{sub!r} is a module, not a package: it has no submodule {parts[depth]!r}"
+        path = list(locations) if locations is not None else None
+    return None
+
+
+def check_findable(targets: list[ConformanceTarget], *, source: str) -> None:
+    """A :class:`TargetError` naming ``source``, the hook module and the fix for the first target
+    whose module cannot be found (:func:`missing_module`): one usage error instead of every check
+    of the battery failing to import it."""
+    for target in targets:
+        why = missing_module(target.module)
+        if why is not None:
+            raise TargetError(
+                f"pytest-comfyruntime: {source}: cannot find hook module {target.module!r}: {why}; fix: install "
+                "the extension (pip install -e .), add its folder to pytest's pythonpath ini option, or correct "
+                "the module name")
 
 
 _CANDIDATES: Final = {"enable": ("enable_hooks", "enable"), "disable": ("disable_hooks", "disable"),
@@ -106,7 +189,8 @@ class Subject:
             module = importlib.import_module(target.module)
         except Exception as exc:
             raise CheckFailed(f"cannot import hook module {target.module!r}: {type(exc).__name__}: {exc}; fix: "
-                              "install the extension (pip install -e .) or correct comfyruntime_conformance") from None
+                              "install the extension (pip install -e .) and what it imports, correct what importing "
+                              "it raised, or correct comfyruntime_conformance") from None
         found: dict[str, Callable[..., Any] | None] = {}
         for role, names in _CANDIDATES.items():
             chosen = getattr(target, role)
@@ -163,5 +247,5 @@ def env_names(subject: Subject) -> set[str]:
     return names
 
 
-__all__ = ["CheckFailed", "CheckSkipped", "ConformanceTarget", "Subject", "TargetError", "call_hook", "env_names",
-           "parse_target"]
+__all__ = ["CheckFailed", "CheckSkipped", "ConformanceTarget", "Subject", "TargetError", "call_hook",
+           "check_findable", "env_names", "missing_module", "parse_target"]

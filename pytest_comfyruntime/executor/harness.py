@@ -5,7 +5,11 @@ worker: ``on_prompt`` handlers, ``validate_prompt`` (which coerces widget values
 ``server.last_prompt_id``, the positional call ``execute(prompt, prompt_id, extra_data,
 execute_outputs)``, ``PromptQueue.task_done`` with the era's history, and the closing
 ``executing {node: None}`` sent only when there is a client. Nothing is patched to observe it:
-messages come from the server's ``send_sync`` record, timings from their send times.
+messages come from the server's event loop, a :class:`~.recording.RecordingLoop` (ComfyUI's
+``send_sync`` hands every message to ``server.loop``; the recording sits beneath it, so a wrapper an
+extension puts on ``PromptServer.send_sync`` sees them all first), timings from their send times.
+Prompts go through the server's own ``prompt_queue``, the one ``PromptServer.instance`` shows.
+Before any of that, ``run()`` refuses what is not a prompt at all (:class:`PromptShapeError`).
 """
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import asyncio
 import copy
 import inspect
 import itertools
+import reprlib
 import sys
 import threading
 import time
@@ -24,6 +29,15 @@ from typing import Any
 
 from .eras import ERAS
 from .hook_breaker import HookBreaker
+
+# The recording classes lived here before recording.py: still importable from this module.
+from .recording import ClientSocket as ClientSocket
+from .recording import Message as Message
+from .recording import RecordingLoop as RecordingLoop
+from .recording import RecordingServer as RecordingServer
+from .recording import Sent as Sent
+from .recording import recording_loop as recording_loop
+from .recording import start_server as start_server
 
 DEFAULT_CLIENT_ID = "comfyruntime"
 
@@ -41,14 +55,103 @@ class PromptValidationError(AssertionError):
         super().__init__("\n".join(lines))
 
 
-@dataclass(frozen=True)
-class Message:
-    """One ``send_sync`` call: ``event``, ``data``, ``sid`` and when it was sent (perf_counter s)."""
+class PromptShapeError(ValueError):
+    """``run()`` was given something that is not a prompt, or ``outputs`` / ``extra_data`` of the wrong
+    shape: refused before ``on_prompt`` and ``validate_prompt``, which would fail on it with a
+    ``TypeError`` or ``KeyError`` (or a message that does not name the mistake).
 
-    event: str
-    data: Any
-    sid: str | None
-    sent_at: float
+    Attributes: ``argument`` (``"prompt"``, ``"outputs"`` or ``"extra_data"``), ``problem``, ``fix``,
+    and ``node_id`` / ``class_type`` (None unless one node is at fault). A well-formed prompt that
+    ComfyUI refuses (an unknown ``class_type``, a missing input) is a :class:`PromptValidationError`.
+    """
+
+    __module__ = "pytest_comfyruntime"  # the public name, which a report shows before the message
+
+    def __init__(self, argument: str, problem: str, fix: str, node_id: str | None = None,
+                 class_type: str | None = None) -> None:
+        self.argument, self.problem, self.fix = argument, problem, fix
+        self.node_id, self.class_type = node_id, class_type
+        where = f"run() {argument}"
+        if node_id is not None:
+            where += f", node {node_id!r}" + (f" ({class_type})" if class_type else "")
+        super().__init__(f"{where}: {problem}. Fix: {fix}.")
+
+    def __reduce__(self) -> tuple[type[PromptShapeError], tuple[Any, ...]]:
+        return (PromptShapeError, (self.argument, self.problem, self.fix, self.node_id, self.class_type))
+
+
+#: What ``comfy_workflow`` (``workflows.validate_workflow``) says of a UI-format export: the same words.
+_EXPORT_FIX = 'in ComfyUI, enable the dev mode options in the settings and export with "Save (API)"'
+_UI_FORMAT = "this is a UI-format workflow (it has 'nodes' and 'links' lists), which the executor cannot run"
+_A_NODE = '{"class_type": "<node class>", "inputs": {...}}'
+_ALL_OUTPUTS = "None to run every output node that validates"
+
+
+def _a(value: Any, *, shown: bool = True) -> str:
+    """``"a list ([1, 2])"``: what a value is, for a message."""
+    name = type(value).__name__
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}" + (f" ({reprlib.repr(value)})" if shown else "")
+
+
+def _prompt_shape_error(prompt: Any) -> PromptShapeError | None:
+    """The first thing that makes ``prompt`` no API-format prompt at all; None when it is one (an
+    empty mapping too: ComfyUI's ``validate_prompt`` answers that one)."""
+    if not isinstance(prompt, Mapping):
+        return PromptShapeError("prompt", f"it is {_a(prompt)}, not a mapping of node ids to nodes",
+                                f'pass one API-format prompt, {{"<node id>": {_A_NODE}, ...}}; {_EXPORT_FIX}')
+    if isinstance(prompt.get("nodes"), list) and isinstance(prompt.get("links"), list):
+        return PromptShapeError("prompt", _UI_FORMAT, _EXPORT_FIX + ' instead of "Save"')
+    inner = prompt.get("prompt")
+    if isinstance(inner, Mapping) and any(isinstance(v, Mapping) and "class_type" in v for v in inner.values()):
+        return PromptShapeError("prompt", 'this is a /prompt request body ({"prompt": {...}, ...}), not a prompt',
+                                'pass the value of its "prompt" key (and its "extra_data" as extra_data=)')
+    for node_id, node in prompt.items():
+        if not isinstance(node_id, str):
+            return PromptShapeError("prompt", f"node id {node_id!r} is {_a(node_id, shown=False)}, not a string",
+                                    f"use the string {str(node_id)!r} as the key (node ids are JSON object keys)")
+        if not isinstance(node, Mapping):
+            return PromptShapeError("prompt", f"the node is {_a(node)}, not a mapping", f"each node is {_A_NODE}",
+                                    node_id)
+        class_type, inputs = node.get("class_type"), node.get("inputs")
+        if not isinstance(class_type, str):
+            problem = (f"'class_type' is {_a(class_type)}, not a string" if "class_type" in node
+                       else "the node has no 'class_type'")
+            return PromptShapeError("prompt", problem, "set \"class_type\" to the node's registered name (e.g. \"KSampler\")", node_id)
+        if not isinstance(inputs, Mapping):
+            problem = f"'inputs' is {_a(inputs)}, not a mapping" if "inputs" in node else "the node has no 'inputs'"
+            return PromptShapeError("prompt", problem, "'inputs' maps input names to constants or [node_id, "
+                                    "output_index] links (\"inputs\": {} when there are none)", node_id, class_type)
+    return None
+
+
+def _arguments_error(prompt: Mapping[str, Any], outputs: Any, extra_data: Any) -> PromptShapeError | None:
+    """What is wrong with ``run()``'s ``outputs`` (node ids of ``prompt``) or ``extra_data``."""
+    if outputs is not None and not isinstance(outputs, (list, tuple)):
+        fix = f"outputs=[{outputs!r}]" if isinstance(outputs, str) else "outputs=['<node id>', ...]"
+        return PromptShapeError("outputs", f"it is {_a(outputs)}, not a list of node ids",
+                                f"pass a list, {fix}, or {_ALL_OUTPUTS}")
+    for node_id in outputs or ():
+        if not isinstance(node_id, str):
+            return PromptShapeError("outputs", f"{node_id!r} is {_a(node_id, shown=False)}, not a node id (a string)",
+                                    f"write it as {str(node_id)!r}")
+    missing = [node_id for node_id in outputs or () if node_id not in prompt]
+    if missing:
+        ids = list(prompt)
+        known = ", ".join(map(repr, ids[:12])) + (f" and {len(ids) - 12} more" if len(ids) > 12 else "")
+        names = f"node {missing[0]!r}, which is" if len(missing) == 1 else \
+            f"nodes {', '.join(map(repr, missing))}, which are"
+        return PromptShapeError("outputs", f"names {names} not in the prompt (its node ids: {known or 'none'})",
+                                f"name nodes of the prompt, or pass {_ALL_OUTPUTS}")
+    if extra_data is not None and not isinstance(extra_data, Mapping):
+        return PromptShapeError("extra_data", f"it is {_a(extra_data)}, not a mapping",
+                                'pass a dict, e.g. {"client_id": "comfyruntime"}, or {} to run headless')
+    return None
+
+
+def _hide_refusals(excinfo: Any) -> bool:
+    """``run()``'s ``__tracebackhide__``: pytest shows a refused argument at the test's call, not in
+    the harness; every other exception keeps its full traceback."""
+    return isinstance(getattr(excinfo, "value", None), PromptShapeError)
 
 
 @dataclass(frozen=True)
@@ -111,23 +214,6 @@ class RunResult:
         return next((d for e, d in self.status_messages if e in ("execution_error", "execution_interrupted")), None)
 
 
-class RecordingServer:
-    """The server object ``execution`` needs (for a real ComfyUI): records ``send_sync``."""
-
-    def __init__(self) -> None:
-        self.client_id: str | None = None
-        self.last_node_id: str | None = None
-        self.last_prompt_id: str | None = None
-        self.sockets_metadata: dict[str, Any] = {}
-        self._sent: list[tuple[str, Any, str | None, float]] = []
-
-    def send_sync(self, event: str, data: Any, sid: str | None = None) -> None:
-        self._sent.append((event, data, sid, time.perf_counter()))
-
-    def queue_updated(self) -> None:
-        pass
-
-
 def detect_era(execution: ModuleType) -> str:
     executor = execution.PromptExecutor
     if hasattr(executor, "_notify_prompt_lifecycle") or "asset_manager" in _parameters(executor.__init__):
@@ -169,8 +255,22 @@ class ExecutorHarness:
         self.client_id = client_id
         self.hook_breaker = HookBreaker.save(self._facts) if hook_breaker is True else hook_breaker or None
         self.executor = self._facts.make_executor(execution, server)
-        self.queue = execution.PromptQueue(server)
+        #: Where the server's messages are recorded (``server.loop``).
+        self.recorder = recording_loop(server)
+        self._connect()
+        prompt_queue = getattr(server, "prompt_queue", None)
+        if prompt_queue is None:  # a server main.py did not make a queue for (a RecordingServer)
+            prompt_queue = server.prompt_queue = execution.PromptQueue(server)
+        #: The server's ``prompt_queue``: the one prompts run through.
+        self.queue = prompt_queue
         self._numbers = itertools.count()
+
+    def _connect(self) -> None:
+        """The harness's client is connected (``server.sockets[client_id]``), as a browser is."""
+        sockets = getattr(self.server, "sockets", None)
+        client_id = self.client_id
+        if client_id is not None and isinstance(sockets, dict) and not isinstance(sockets.get(client_id), ClientSocket):
+            sockets[client_id] = self.recorder.client_socket(client_id)
 
     def validate(self, prompt: dict[str, Any], prompt_id: str, outputs: Sequence[str] | None = None) -> list[str]:
         """Runs the era's ``validate_prompt`` (mutating ``prompt`` as ComfyUI does); returns good outputs."""
@@ -192,8 +292,16 @@ class ExecutorHarness:
         ``extra_data`` defaults to ``{"client_id": harness.client_id}`` (so ``executing`` and
         ``executed`` are sent); pass one without ``client_id`` to run as a headless client.
         ``outputs`` are the node ids to execute (default: the output nodes that validate).
+        Raises :class:`PromptShapeError` for what is not a prompt (a UI-format export, a list, a
+        node without a string ``class_type`` or an ``inputs`` mapping), ``outputs`` that are not a
+        list of the prompt's node ids, or ``extra_data`` that is not a mapping; then
+        :class:`PromptValidationError` where ComfyUI's ``validate_prompt`` refuses the prompt.
         Exceptions that escape the real ``execute()`` escape here too.
         """
+        __tracebackhide__ = _hide_refusals
+        refused = _prompt_shape_error(prompt) or _arguments_error(prompt, outputs, extra_data)
+        if refused is not None:
+            raise refused
         prompt_id = prompt_id or str(uuid.uuid4())
         posted_prompt: dict[str, Any] = copy.deepcopy(dict(prompt))
         extra: dict[str, Any] = dict(extra_data) if extra_data is not None else (
@@ -213,9 +321,10 @@ class ExecutorHarness:
             sensitive = {k: extra.pop(k) for k in secret if k in extra}
             extra.setdefault("create_time", int(time.time() * 1000))
             item = item + (sensitive,)
+        self._connect()
         self.queue.put(item)
         queued, item_id = self.queue.get(timeout=0)
-        start = len(self.server._sent)
+        start = len(self.recorder.sent)
         self.server.last_prompt_id = prompt_id
         call_extra = {**queued[3], **queued[5]} if protocol.sensitive_keys else queued[3]
         if protocol.workflow_metadata:  # main.py exposes the workflow metadata during the prompt
@@ -244,7 +353,7 @@ class ExecutorHarness:
             self.server.send_sync("executing", {"node": None, "prompt_id": prompt_id}, self.server.client_id)
         if self.hook_breaker is not None:
             self.hook_breaker.after_prompt(prompt_id)
-        messages = [Message(*m) for m in self.server._sent[start:]]
+        messages = self.recorder.messages(start)
         history = self.queue.get_history(prompt_id)[prompt_id]
         provider_calls, unfinished = record.since() if record is not None else (None, None)
         return RunResult(prompt_id=prompt_id, success=bool(executor.success), messages=messages,
@@ -283,7 +392,7 @@ class _ProviderRecord:
 def _node_timings(messages: list[Message], finished: float) -> dict[str, float]:
     """Seconds from each node's ``executing`` to the next ``executing`` or the end of execute."""
     marks = [(m.data["node"], m.sent_at) for m in messages
-             if m.event == "executing" and m.data.get("node") is not None]
+             if m.event == "executing" and m.via == "send_sync" and m.data.get("node") is not None]
     timings: dict[str, float] = {}
     for (node, at), nxt in zip(marks, [*marks[1:], (None, finished)]):
         timings[node] = timings.get(node, 0.0) + max(0.0, min(nxt[1], finished) - at)

@@ -2,23 +2,34 @@
 
 ``inspect_root`` tells the era and version from the code without importing anything (era D,
 ComfyUI of 2026, from its ``execution.py`` markers or a version of 0.4 and later);
-``load_real_comfyui`` imports ``execution`` from the root (setting ``comfy.cli_args.args.cpu``
-first when the runner has no CUDA, never importing ``main.py``) and returns a
-:class:`RealComfyUI` holding its modules. Every failure is a :class:`ComfyUIRootError` whose
-message names the path and the fix.
+``load_real_comfyui`` sets up what the root's ``main.py`` sets up before it loads custom nodes,
+in its order, without importing ``main.py``: ``comfy.cli_args.args.cpu`` when the runner has no
+CUDA, ``utils.extra_config`` before ``nodes`` puts ``ROOT/comfy`` first on ``sys.path`` (where the
+root has a ``utils`` package), ``execution``, ``server`` and ``nodes``, then
+``server.PromptServer(loop)`` (``PromptServer.instance``) and, before 2025, the
+``execution.PromptQueue(server)`` ``main.py`` makes. The loop is the harness's
+:class:`~.harness.RecordingLoop`: no port is bound, no thread started, no event loop run; the
+server's user folder (and, where the server would look for the web frontend, its root) is a
+temporary folder of the process. It returns a :class:`RealComfyUI` holding the modules and the
+server. Every failure is a :class:`ComfyUIRootError` whose message names the path and the fix.
 """
 from __future__ import annotations
 
+import atexit
 import importlib
 import json
 import os
 import re
+import shutil
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from .eras import version_tuple
+from .harness import start_server
 from .standin import is_managed
 
 _REQUIREMENTS_HINT = "requirements/real-comfyui.txt of pytest-comfyruntime, or the root's requirements.txt"
@@ -35,12 +46,23 @@ class RootInfo:
     version: str | None
 
 
+#: Why no ``PromptServer`` is built for a root of 2026 (era D).
+NO_SERVER_2026 = (
+    "ComfyUI of 2026 builds PromptServer(loop, asset_manager) with the AssetManager main.py makes "
+    "(app.assets, a database unless --disable-assets); that startup is read, not run, here, so the "
+    "harness sends through a private RecordingServer and PromptServer.instance does not exist")
+
+
 @dataclass
 class RealComfyUI:
     info: RootInfo
     execution: ModuleType
     nodes: ModuleType
     modules: dict[str, ModuleType] = field(default_factory=dict)
+    #: ``server.PromptServer.instance``, built as ``main.py`` builds it; None where it is not.
+    server: Any = None
+    #: Why no server was built (era D, or a root without ``server.py``), else None.
+    no_server: str | None = None
 
     @property
     def era(self) -> str:
@@ -51,7 +73,7 @@ class RealComfyUI:
         return self.info.version
 
     def owns(self, module: ModuleType) -> bool:
-        return str(getattr(module, "__file__", "") or "").startswith(str(self.info.root) + os.sep)
+        return _under(module, self.info.root)
 
     def own_modules(self) -> dict[str, ModuleType]:
         """The root's modules now in ``sys.modules``."""
@@ -125,17 +147,28 @@ def load_real_comfyui(root: str | os.PathLike[str]) -> RealComfyUI:
                 f"it cannot also import {info.root} (ComfyUI's modules are process-wide); fix: run each "
                 "root in its own pytest process")
         return _LOADED
-    clashing = [n for n, m in sys.modules.items() if is_managed(n)
-                and not str(getattr(m, "__file__", "") or "").startswith(str(info.root))]
+    has_utils = (info.root / "utils" / "__init__.py").is_file()
+    clashing = [n for n, m in sys.modules.items()
+                if (is_managed(n) or (has_utils and _is_utils(n))) and not _under(m, info.root)]
     saved = {n: sys.modules.pop(n) for n in clashing}
     sys.path.insert(0, str(info.root))
     sys.dont_write_bytecode, old_dont_write = True, sys.dont_write_bytecode
+    server: Any = None
     try:
         importlib.import_module("comfy.options")  # (cli_args parses nothing unless enabled)
         cli_args = importlib.import_module("comfy.cli_args")
         cli_args.args.cpu = not _has_cuda()
+        if has_utils:
+            # main.py (August 2024 on) imports utils.extra_config before anything imports nodes,
+            # which puts ROOT/comfy first on sys.path: a later `import utils` (server.py's
+            # app.frontend_management -> utils.install_util) would find comfy/utils.py instead.
+            importlib.import_module("utils.extra_config")
         execution = importlib.import_module("execution")
+        serves = info.era != "D" and (info.root / "server.py").is_file()
+        server_module = importlib.import_module("server") if serves else None
         nodes = importlib.import_module("nodes")
+        if server_module is not None:
+            server = _start_server(execution, server_module, cli_args.args)
     except ModuleNotFoundError as exc:
         _forget_root_modules(info.root)
         if info.era == "D":
@@ -152,9 +185,34 @@ def load_real_comfyui(root: str | os.PathLike[str]) -> RealComfyUI:
         sys.dont_write_bytecode = old_dont_write
     for name, module in saved.items():
         sys.modules.setdefault(name, module)
-    _LOADED = RealComfyUI(info, execution, nodes)
+    no_server = None if server is not None else NO_SERVER_2026 if info.era == "D" else f"{info.root} has no server.py"
+    _LOADED = RealComfyUI(info, execution, nodes, server=server, no_server=no_server)
     _LOADED.modules.update(_LOADED.own_modules())
     return _LOADED
+
+
+def _is_utils(name: str) -> bool:
+    return name == "utils" or name.startswith("utils.")
+
+
+def _start_server(execution: ModuleType, server_module: ModuleType, args: Any) -> Any:
+    """``server.PromptServer(loop)`` (and the queue before 2025) as ``main.py`` builds it, its
+    user folder (``--user-directory``; era A keeps it in ``app.user_manager``) and, where it has
+    the option, ``--front-end-root`` in a temporary folder of the process: the server creates the
+    user folder, and 0.3.x would otherwise look for the comfyui-frontend-package and exit without it."""
+    home = Path(tempfile.mkdtemp(prefix="comfyruntime-server-"))
+    atexit.register(shutil.rmtree, home, True)
+    user = str(home / "user")
+    folder_paths = sys.modules["folder_paths"]
+    if hasattr(folder_paths, "set_user_directory"):
+        folder_paths.set_user_directory(user)
+    else:
+        user_manager: Any = sys.modules["app.user_manager"]
+        user_manager.user_directory = user
+    if getattr(args, "front_end_root", False) is None:
+        os.makedirs(home / "web")
+        args.front_end_root = str(home / "web")
+    return start_server(execution, server_module)
 
 
 #: Import names -> pip names of what ``import execution`` of a 2026 ComfyUI needs beyond 0.3.x:
@@ -192,9 +250,23 @@ def _has_cuda() -> bool:
         return False
 
 
+def _under(module: ModuleType, root: Path) -> bool:
+    """The module is the root's: its file, or for a namespace package (ComfyUI's ``comfy/`` has no
+    ``__init__.py``) its folders, are inside ``root``."""
+    prefix = str(root) + os.sep
+    file = getattr(module, "__file__", None)
+    if file:
+        return str(file).startswith(prefix)
+    try:
+        folders = list(getattr(module, "__path__", None) or ())
+    except (KeyError, AttributeError):  # a namespace sub-package whose parent left sys.modules
+        return False
+    return any(str(folder).startswith(prefix) for folder in folders)
+
+
 def _forget_root_modules(root: Path) -> None:
     for name, module in list(sys.modules.items()):
-        if str(getattr(module, "__file__", "") or "").startswith(str(root)):
+        if _under(module, root):
             del sys.modules[name]
     try:
         sys.path.remove(str(root))

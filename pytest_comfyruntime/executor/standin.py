@@ -11,13 +11,16 @@ exactly what they held before.
 """
 from __future__ import annotations
 
+import functools
 import importlib.abc
 import importlib.util
+import inspect
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from ..state.undo import Undo
 from .eras import ERAS, MANAGED_TOP_LEVEL, Era
@@ -147,6 +150,11 @@ class StandIn:
         self._finder = EraFinder(era)
         self._undo: Undo | None = None
         self._kept: dict[str, ModuleType] = {}
+        #: Modules that are not ComfyUI's but belong to this era: the custom nodes loaded into it.
+        self._adopted: dict[str, ModuleType] = {}
+        #: Names any stand-in of the session adopted: activating this one takes them out of
+        #: ``sys.modules`` as it takes out ComfyUI's (the runtime gives every stand-in one set).
+        self.foreign: set[str] = set()
 
     @property
     def active(self) -> bool:
@@ -158,12 +166,12 @@ class StandIn:
         undo = Undo()
         # Undone newest first: keep what this era loaded, take every ComfyUI module out again,
         # drop the finder, then put back the modules that were there before.
-        for name in [n for n in sys.modules if is_managed(n)]:
+        for name in [n for n in sys.modules if is_managed(n) or n in self.foreign]:
             undo.set_module(name, None)
         undo.call(self._remove_managed)
         sys.meta_path.insert(0, self._finder)
         undo.call(self._remove_finder)
-        for name, module in self._kept.items():
+        for name, module in {**self._kept, **self._adopted}.items():
             undo.set_module(name, module)
         undo.call(self._keep_loaded)
         self._undo = undo
@@ -181,10 +189,33 @@ class StandIn:
         if self._finder in sys.meta_path:
             sys.meta_path.remove(self._finder)
 
-    @staticmethod
-    def _remove_managed() -> None:
-        for name in [n for n in sys.modules if is_managed(n)]:
+    def _remove_managed(self) -> None:
+        for name in [n for n in sys.modules if is_managed(n) or n in self.foreign]:
             del sys.modules[name]
+
+    def adopt(self, names: Iterable[str]) -> None:
+        """Makes these ``sys.modules`` entries (a custom-node package and its submodules, loaded
+        while this stand-in was active) part of the era: they leave ``sys.modules`` with it and
+        come back with it, so each era has its own copy of the extension."""
+        if self._undo is None:
+            raise RuntimeError("adopt() needs the stand-in active")
+        for name in names:
+            module = sys.modules.get(name)
+            if module is not None and name not in self._adopted:
+                self._adopted[name] = module
+                self._undo.call(functools.partial(_forget_module, name))  # leaves with the era
+
+    @property
+    def adopted(self) -> dict[str, ModuleType]:
+        return dict(self._adopted)
+
+    def import_all(self) -> None:
+        """Imports every module of the era, so a snapshot taken now watches whatever an
+        extension may patch at import."""
+        import importlib
+
+        for name in sorted(self._finder.files):
+            importlib.import_module(name)
 
     def modules(self) -> dict[str, ModuleType]:
         """The stand-in modules loaded so far and still in ``sys.modules``, by name."""
@@ -199,3 +230,40 @@ class StandIn:
         if base_dir is not None:
             sys.modules["folder_paths"]._point_to(base_dir)
         return execution
+
+
+def _forget_module(name: str) -> None:
+    sys.modules.pop(name, None)
+
+
+def rebind_globals(namespace: dict[str, Any], undo: Undo, owned: Callable[[str], bool]) -> list[str]:
+    """Points a namespace's module-level imports at the modules now in ``sys.modules``.
+
+    A test module that did ``import execution`` (or ``from my_ext import hooks``) at collection
+    time holds the module of the era that was active then. For each global that is a module
+    (or a class or function defined in one) whose name ``sys.modules`` now maps to another
+    object, the global is replaced with the current one, recorded on ``undo``. Only modules whose
+    name ``owned`` accepts (ComfyUI's, and the custom nodes the eras loaded) are considered.
+    Returns the names rebound.
+    """
+    rebound = []
+    for name, value in list(namespace.items()):
+        module_name = value.__name__ if isinstance(value, ModuleType) else getattr(value, "__module__", None)
+        if not isinstance(module_name, str) or not owned(module_name):
+            continue
+        current = _current(value)
+        if current is not None and current is not value:
+            undo.setitem(namespace, name, current)
+            rebound.append(name)
+    return rebound
+
+
+def _current(value: Any) -> Any:
+    if isinstance(value, ModuleType):
+        return sys.modules.get(value.__name__)
+    if isinstance(value, type) or inspect.isfunction(value):
+        module = sys.modules.get(getattr(value, "__module__", None) or "")
+        owner = getattr(module, "__dict__", {}).get(value.__name__) if module is not None else None
+        if owner is not None and type(owner) is type(value) and getattr(owner, "__qualname__", None) == value.__qualname__:
+            return owner
+    return None

@@ -31,7 +31,7 @@ PLANTED = {
         'breaks the principle "teardown restores the exact original functions"',
         "after disable(), the originals are not back:",
         "execution.get_input_data: still replaced by planted_leaky_unhook._get_input_data_wrapper.<locals>."
-        "get_input_data (was execution.get_input_data)",
+        "get_input_data (planted_leaky_unhook.py:", "), wrapping execution.get_input_data",
     ], ()),
     "planted_mutate": ("never_mutates_prompt", [
         'breaks the principle "hooks never mutate the prompt they are given"',
@@ -46,9 +46,10 @@ PLANTED = {
         "-> execution.PromptExecutor has no attribute 'pre_get_input_data'",
     ], NEEDS_PATCHES),
     "extra_import_time": ("off_by_default", [
-        "importing extra_import_time patched execution.get_input_data (extra_import_time._get_input_data_wrapper."
-        "<locals>.get_input_data), execution.PromptExecutor.execute (extra_import_time._execute_wrapper.<locals>."
-        "execute) without any opt-in: hooks must stay off until enabled",
+        "importing extra_import_time patched execution.get_input_data = extra_import_time._get_input_data_wrapper."
+        "<locals>.get_input_data (extra_import_time.py:", "), wrapping execution.get_input_data; "
+        "execution.PromptExecutor.execute = extra_import_time._execute_wrapper.<locals>.execute (extra_import_time.py:",
+        "), wrapping execution.PromptExecutor.execute without any opt-in: hooks must stay off until enabled",
     ], ()),
     "extra_auto_on": ("off_by_default", [
         "auto_enable() with no opt-in (its environment variables unset) returned True and patched",

@@ -2,7 +2,7 @@
 
 ``make test`` runs it once per era, each in its own process, with tests/capture and the planted
 faults' real runs: ``pytest tests/real tests/capture tests/planted -k "not planted or on-real"
---comfyruntime-executor=both --comfyui-root ROOT --comfyruntime-era ERA``.
+--comfyruntime-executor=both --comfyui-root=ROOT --comfyruntime-era ERA``.
 """
 from __future__ import annotations
 

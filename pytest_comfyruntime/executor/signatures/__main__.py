@@ -16,6 +16,9 @@ checks the records against the real modules in every real-tier run.
 
 Era D cannot be generated (no 2026 ComfyUI runs here): its record is written by hand from
 reading the source, says so in its ``obtained`` field (``"read"``), and names the commits read.
+
+``--table`` prints, instead, the README's table of every era's hookable targets, rendered from
+the four records (``table.py``), markers included: paste it over the README's block.
 """
 from __future__ import annotations
 
@@ -34,10 +37,19 @@ _SOURCES = {
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--era", required=True, choices=sorted(_SOURCES))
-    parser.add_argument("--root", required=True, help="the real ComfyUI root of that era")
+    parser.add_argument("--era", choices=sorted(_SOURCES), help="the era to record (required without --table)")
+    parser.add_argument("--root", help="the real ComfyUI root of that era (required without --table)")
     parser.add_argument("--write", action="store_true", help=f"write {RECORD_DIR}/<era>.json instead of stdout")
+    parser.add_argument("--table", action="store_true",
+                        help="print the README's markdown table of every era's hookable targets, from the records")
     args = parser.parse_args(argv)
+    if args.table:
+        from .table import render_block
+
+        sys.stdout.write(render_block())
+        return 0
+    if args.era is None or args.root is None:
+        parser.error("--era and --root are required (or --table)")
     from ..real import load_real_comfyui
 
     real = load_real_comfyui(args.root)
