@@ -24,7 +24,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("executor", ("executor",)),
     ("parts", ("capture", "nodes", "hardware", "workflows", "config", "markers", "hookspecs")),
     ("checks", ("checks",)),
-    ("runtime", ("runtime",)),
+    ("runtime", ("runtime", "contexts")),
     ("plugins", ("plugin", "checks_plugin", "hardware.plugin", "cli")),
     ("package root", ("",)),  # __init__.py: lazy re-exports of the public names; nothing imports it
 )
