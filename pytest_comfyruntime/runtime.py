@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,7 +97,7 @@ class ComfyRuntime:
             real.foreign = self._extension_modules
             self.backends[f"real-{real.era.key}" if several else "real"] = real
         if self.settings.custom_nodes:
-            paths = package_paths([str(p) for p in self.settings.custom_nodes], self.base_dir)
+            paths = package_paths(self.settings.custom_nodes)
             for name in self.backends:
                 self._load_custom_nodes(name, paths)
 
@@ -116,11 +115,7 @@ class ComfyRuntime:
             load = load_custom_nodes(nodes, paths, label=f"{name} backend, ComfyUI era {backend.era.label}")
             modules = [*load.modules, *alias_packages(load)]
             self._extension_modules.update(modules)
-            if isinstance(backend, MockBackend):
-                backend.standin.adopt(modules)
-            else:  # a real root's modules live for the process: the extension's leave with the session
-                backend.adopt(modules)
-                self._session_undo.call(functools.partial(_forget_modules, modules))
+            backend.adopt(modules)  # they come and go with the backend's activation
             # main.py restores HOOK_BREAK right after custom nodes load.
             breaker = HookBreaker.save(backend.era, originals_of(before))
             broken = breaker.restore("right after custom nodes loaded") if breaker is not None else []
@@ -225,11 +220,6 @@ class ComfyRuntime:
 
         return ComfyBench(_open(self.backends[backend], tmp_dir, dict(TEST_NODE_CLASS_MAPPINGS),
                                 dict(TEST_NODE_DISPLAY_NAME_MAPPINGS), display_names=False))
-
-
-def _forget_modules(names: list[str]) -> None:
-    for name in names:
-        sys.modules.pop(name, None)
 
 
 class CustomNodesError(Exception):

@@ -53,3 +53,35 @@ def four_node(a: int = 2, b: int = 3, ids=("1", "2", "3", "4")) -> dict:
         n3: {"class_type": "CRAdd", "inputs": {"a": [n1, 0], "b": [n2, 0]}},
         n4: {"class_type": "CRRecord", "inputs": {"value": [n3, 0], "label": "sum"}},
     }
+
+
+class _Polled:
+    """A node whose IS_CHANGED answers ``token[0]``, which the test sets between prompts: its
+    inputs (one constant) are the same in every prompt, so only IS_CHANGED can tell them apart."""
+
+    token = ["x"]
+    runs: list = []
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"value": ("INT", {"default": 0})}}
+
+    RETURN_TYPES = ("INT",)
+    FUNCTION = "run"
+
+    @classmethod
+    def IS_CHANGED(cls, value=None, **kwargs):
+        return cls.token[0]
+
+    def run(self, value):
+        self.runs.append(value)
+        return (value,)
+
+
+def polled_node() -> type:
+    """A fresh :class:`_Polled` (its own token and run list)."""
+    return type("Polled", (_Polled,), {"token": ["x"], "runs": []})
+
+
+POLLED_PROMPT = {"1": {"class_type": "Polled", "inputs": {"value": 7}},
+                 "2": {"class_type": "CRRecord", "inputs": {"value": ["1", 0], "label": ""}}}

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from extensions import METADATA_SAVER, NODE_TIMER, OLD_PROFILER, PROMPT
-from extensions import write_package as _write
-
-
-def write_package(pytester: pytest.Pytester, folder: str, name: str, source: str) -> None:
-    _write(pytester.path, folder, name, source)
+from extensions import METADATA_SAVER, NODE_TIMER, OLD_PROFILER, PROMPT, write_package
 
 
 def test_a_package_that_patches_at_import_is_the_extension_on_every_era(pytester: pytest.Pytester) -> None:
-    write_package(pytester, "custom_nodes", "metadata_saver", METADATA_SAVER)
+    write_package(pytester.path, "custom_nodes", "metadata_saver", METADATA_SAVER)
     pytester.makeini("[pytest]\ncomfyruntime_custom_nodes = custom_nodes\n")
     pytester.makepyfile(test_saver=f'''
         import execution
@@ -36,8 +31,8 @@ def test_a_package_that_patches_at_import_is_the_extension_on_every_era(pytester
 
 
 def test_a_class_level_send_sync_patch_sees_every_node_and_sends_its_own_events(pytester: pytest.Pytester) -> None:
-    write_package(pytester, "custom_nodes", "metadata_saver", METADATA_SAVER)
-    write_package(pytester, "custom_nodes", "node_timer", NODE_TIMER)
+    write_package(pytester.path, "custom_nodes", "metadata_saver", METADATA_SAVER)
+    write_package(pytester.path, "custom_nodes", "node_timer", NODE_TIMER)
     pytester.makeini("[pytest]\ncomfyruntime_custom_nodes = custom_nodes\n")
     pytester.makepyfile(test_timer=f'''
         PROMPT = {PROMPT!r}
@@ -52,7 +47,7 @@ def test_a_class_level_send_sync_patch_sees_every_node_and_sends_its_own_events(
 
 def test_an_import_failure_is_reported_as_comfyui_reports_it_on_each_era_that_refuses_it(
         pytester: pytest.Pytester) -> None:
-    write_package(pytester, "custom_nodes", "old_profiler", OLD_PROFILER)
+    write_package(pytester.path, "custom_nodes", "old_profiler", OLD_PROFILER)
     pytester.makeini("[pytest]\ncomfyruntime_custom_nodes = custom_nodes\n")
     pytester.makepyfile(test_profiler='''
         def test_it(comfy_executor):
@@ -74,7 +69,7 @@ def test_an_import_failure_is_reported_as_comfyui_reports_it_on_each_era_that_re
 
 
 def test_the_import_time_patches_are_undone_when_the_session_ends(pytester: pytest.Pytester) -> None:
-    write_package(pytester, "custom_nodes", "metadata_saver", METADATA_SAVER)
+    write_package(pytester.path, "custom_nodes", "metadata_saver", METADATA_SAVER)
     pytester.makeini("[pytest]\ncomfyruntime_custom_nodes = custom_nodes\n")
     pytester.makepyfile(test_saver='''
         def test_it(comfy_execution_module):
@@ -108,3 +103,21 @@ def test_comfyui_root_as_two_words_stops_before_running_with_the_roots_configura
     result.stderr.fnmatch_lines([f"*--comfyui-root {root} was written as two words*configfile {root}/pytest.ini*"
                                  f"fix: write --comfyui-root={root} (one word), or set COMFYUI_ROOT={root}*"])
     assert "Traceback" not in result.stderr.str()
+
+
+def test_what_unloading_cannot_undo_is_named_at_the_end(pytester: pytest.Pytester) -> None:
+    """A thread the package starts at import outlives the session's undo: the summary names it."""
+    write_package(pytester.path, "custom_nodes", "pinger", '''
+        import threading
+        import time
+
+        threading.Thread(target=time.sleep, args=(2,), name="pinger-heartbeat", daemon=True).start()
+        NODE_CLASS_MAPPINGS = {}
+    ''')
+    pytester.makeini("[pytest]\ncomfyruntime_custom_nodes = custom_nodes\n")
+    pytester.makepyfile(test_it="def test_it(comfy_executor):\n    pass\n")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--comfyruntime-era=A")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*comfyruntime: left behind by the custom nodes*",
+                                 "mock: unloading the custom nodes could not undo:",
+                                 "*[[]thread[]] thread 'pinger-heartbeat': still running*"])

@@ -7,7 +7,7 @@ it (tests/test_era_d.py). The era-specific ones say which era they belong to.
 from __future__ import annotations
 
 import pytest
-from mockera import ALL_ERAS, four_node, mock_era
+from mockera import ALL_ERAS, POLLED_PROMPT, four_node, mock_era, polled_node
 
 NO_CLIENT: dict = {}
 
@@ -129,38 +129,6 @@ def test_interrupt_requested_by_a_node(mock, tmp_path):
     assert len(interrupted) == 1
     assert interrupted[0]["node_id"] == "3" and sorted(interrupted[0]["executed"]) == ["1", "2"]
     assert [k for k in interrupted[0] if k != "timestamp"] == ["prompt_id", "node_id", "node_type", "executed"]
-
-
-class _Polled:
-    """A node whose IS_CHANGED answers ``token[0]``, which the test sets between prompts: its
-    inputs (one constant) are the same in every prompt, so only IS_CHANGED can tell them apart."""
-
-    token = ["x"]
-    runs: list = []
-
-    @classmethod
-    def INPUT_TYPES(cls):
-        return {"required": {"value": ("INT", {"default": 0})}}
-
-    RETURN_TYPES = ("INT",)
-    FUNCTION = "run"
-
-    @classmethod
-    def IS_CHANGED(cls, value=None, **kwargs):
-        return cls.token[0]
-
-    def run(self, value):
-        self.runs.append(value)
-        return (value,)
-
-
-def polled_node() -> type:
-    """A fresh :class:`_Polled` (its own token and run list)."""
-    return type("Polled", (_Polled,), {"token": ["x"], "runs": []})
-
-
-POLLED_PROMPT = {"1": {"class_type": "Polled", "inputs": {"value": 7}},
-                 "2": {"class_type": "CRRecord", "inputs": {"value": ["1", 0], "label": ""}}}
 
 
 def test_is_changed_forces_rerun(mock):

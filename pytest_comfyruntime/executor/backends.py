@@ -55,6 +55,10 @@ class MockBackend:
             getattr(providers, record, []).clear()
         return execution, sys.modules["nodes"], server
 
+    def adopt(self, names: Iterable[str]) -> None:
+        """The custom nodes loaded into this era become the era's own (see :meth:`.StandIn.adopt`)."""
+        self.standin.adopt(names)
+
     def watched(self) -> list[ModuleType]:
         return list(self.standin.modules().values())
 

@@ -103,19 +103,16 @@ class CustomNodesLoad:
         return "\n".join(parts)
 
 
-def package_paths(entries: Iterable[str], base: Path) -> list[Path]:
-    """The module paths ComfyUI would load for ``entries`` (relative to ``base``).
+def package_paths(entries: Iterable[Path]) -> list[Path]:
+    """The module paths ComfyUI would load for ``entries`` (existing paths: the settings check them).
 
     An entry that is a package (it has ``__init__.py``) is loaded as one custom node, the way a
     repository cloned into ``custom_nodes/`` is; any other folder is a ``custom_nodes`` folder whose
     entries are listed as ComfyUI lists them (no ``__pycache__``, no ``*.disabled``, files only
-    when they end in ``.py``), sorted by name. A missing entry is a ``FileNotFoundError`` naming it.
+    when they end in ``.py``), sorted by name.
     """
     paths: list[Path] = []
-    for entry in entries:
-        folder = (base / entry).resolve() if not os.path.isabs(entry) else Path(entry)
-        if not folder.exists():
-            raise FileNotFoundError(folder)
+    for folder in entries:
         if (folder / "__init__.py").is_file() or folder.suffix == ".py":
             paths.append(folder)
             continue

@@ -121,40 +121,18 @@ def test_a_difference_is_reported_as_a_readable_diff(runtime):
     assert "-3" in changed and "+2" in changed
 
 
-def _polled_node() -> tuple[type, list, list]:
-    """A node whose IS_CHANGED answers ``token[0]`` (set by the test), and the list of its runs."""
-    token, calls = ["x"], []
-
-    class Polled:
-        @classmethod
-        def INPUT_TYPES(cls):
-            return {"required": {"value": ("INT", {"default": 0})}}
-
-        RETURN_TYPES = ("INT",)
-        FUNCTION = "run"
-
-        @classmethod
-        def IS_CHANGED(cls, value=None, **kwargs):
-            return token[0]
-
-        def run(self, value):
-            calls.append(value)
-            return (value,)
-
-    return Polled, token, calls
-
-
 def test_is_changed_alone_decides_a_rerun(runtime):
     """The same prompt five times; only the node's IS_CHANGED answer changes between runs (its
     inputs never do). Mock and real ComfyUI both rerun it, and what depends on it, exactly when
     that answer changes, and serve it from the cache when it stays the same."""
+    from mockera import POLLED_PROMPT as prompt
+    from mockera import polled_node
     from realtier import backend_harness
 
-    prompt = {"1": {"class_type": "Polled", "inputs": {"value": 7}},
-              "2": {"class_type": "CRRecord", "inputs": {"value": ["1", 0], "label": ""}}}
     runs = {}
     for backend in ("mock", "real"):
-        polled, token, calls = _polled_node()
+        polled = polled_node()
+        token, calls = polled.token, polled.runs
         runs[backend] = []
         with backend_harness(runtime, backend, {"Polled": polled}) as harness:
             for step, value in enumerate(["x", "x", "y", "y", "x"]):
