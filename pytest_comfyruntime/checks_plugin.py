@@ -248,6 +248,16 @@ class _Watcher:
 @pytest.fixture
 def comfyruntime(comfy_execution_module: ModuleType, request: pytest.FixtureRequest) -> RuntimeChecks:
     """Assertions on the extension's hooks, bound to this test's executor."""
+    from .overhead_plugin import CHECKS_KEY, INCONCLUSIVE_KEY
+
     runtime = request.config.stash[RUNTIME_KEY]
-    return RuntimeChecks(request.node.stash[CONTEXT_KEY], runtime.settings.hooks,
-                         request.node.stash.get(OBSERVATION_KEY, None))
+
+    def hardware() -> tuple[str, str]:
+        target = request.getfixturevalue("comfy_hw")
+        return str(target.device), str(target.dtype)
+
+    checks = RuntimeChecks(request.node.stash[CONTEXT_KEY], runtime.settings.hooks,
+                           request.node.stash.get(OBSERVATION_KEY, None),
+                           inconclusive=request.config.stash.get(INCONCLUSIVE_KEY, "skip"), hardware=hardware)
+    request.node.stash[CHECKS_KEY] = checks
+    return checks

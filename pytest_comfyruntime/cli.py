@@ -1,6 +1,8 @@
 """The ``comfyruntime`` command: ``comfyruntime demo [PATH] [--era ERA|all]``,
 ``comfyruntime capabilities [--json] [--simulate SPEC]``, ``comfyruntime eras files ERA``,
-``comfyruntime eras diff ERA ERA`` and ``comfyruntime fetch-comfyui [--era A|B|C|all] [--print-root [ERA]]``.
+``comfyruntime eras diff ERA ERA``, ``comfyruntime fetch-comfyui [--era A|B|C|all] [--print-root [ERA]]``,
+``comfyruntime gate REPORT --budget BUDGETS.toml [--baseline OLD.json] [--max-regression PCT]`` and
+``comfyruntime schema report|budget``.
 
 ``demo`` runs an extension's own test suite (by default the repository's
 ``examples/comfy_meta_ext``) once per mock ComfyUI era, exactly as its author would run it
@@ -8,11 +10,18 @@
 is 0 only if every run passed. ``eras files`` lists the file each mock module of an era runs
 (``module  ->  folder/path.py``, relative to ``mock_root/``); ``eras diff`` prints the unified diff
 between two eras' files. ``fetch-comfyui`` fetches real ComfyUI of eras A, B and C into a cache
-(:mod:`pytest_comfyruntime.comfyui_fetch`) for ``--comfyui-root``.
+(:mod:`pytest_comfyruntime.comfyui_fetch`) for ``--comfyui-root``. ``gate`` is the release gate
+(:mod:`pytest_comfyruntime.report.gate`): exit 0 pass, 1 a budget broken or a regression, 2 bad
+input, 3 nothing to judge. ``schema`` prints the JSON schema of the report or the budgets file.
+The gate runs on release machines without pytest or torch, so it and ``schema`` import only the
+report package, and only when run.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import os
 import re
 import subprocess
 import sys
@@ -54,7 +63,10 @@ def run_demo(path: Path, eras: list[str], out: TextIO = sys.stdout) -> int:
             failed += 1
             print(proc.stdout[-4000:], proc.stderr[-2000:], sep="\n", file=out)
     print(f"comfyruntime demo: {len(eras) - failed} of {len(eras)} era runs passed for {path}", file=out)
-    return 0 if failed == 0 else 1
+    from .demo import run_overhead_loop
+
+    loop = run_overhead_loop(path, era=eras[-1] if "C" not in eras else "C", out=out)
+    return 0 if failed == 0 and loop == 0 else 1
 
 
 def run_capabilities(as_json: bool, simulate: str | None, out: TextIO | None = None) -> int:
@@ -71,6 +83,42 @@ def run_capabilities(as_json: bool, simulate: str | None, out: TextIO | None = N
         print(f"note: {note}", file=out)
     print(f"safe dtype: {select_safe_dtype(None, caps)} (bfloat16 requested: {select_safe_dtype('bfloat16', caps)})",
           file=out)
+    return 0
+
+
+def _percentage(text: str) -> float:
+    """argparse type of ``--max-regression``: a finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; fix: pass a percentage such as 2") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a percentage >= 0; fix: pass 0 (any growth regresses) "
+                                         "or a positive allowance such as 2")
+    return value
+
+
+def run_gate_command(report: Path, budget: Path, baseline: Path | None, max_regression: float | None,
+                     out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """``comfyruntime gate``: prints the gate's lines (errors on stderr, workflow commands on stdout)."""
+    from .report.gate import EXIT_USAGE, run_gate
+
+    out, err = out or sys.stdout, err or sys.stderr
+    outcome = run_gate(report, budget, baseline_path=baseline, max_regression_pct=max_regression,
+                       github_actions=os.environ.get("GITHUB_ACTIONS") == "true")
+    for line in outcome.lines:
+        to_err = outcome.exit_code == EXIT_USAGE and not line.startswith("::")
+        print(line, file=err if to_err else out)
+    return outcome.exit_code
+
+
+def run_schema(which: str, out: TextIO | None = None) -> int:
+    """``comfyruntime schema report|budget``: the JSON schema, indented."""
+    if which == "report":
+        from .report.models import report_schema as schema
+    else:
+        from .report.budgets import budget_schema as schema
+    print(json.dumps(schema(), indent=2), file=out or sys.stdout)
     return 0
 
 
@@ -100,7 +148,28 @@ def main(argv: list[str] | None = None) -> int:
                     "`pip install 'pytest-comfyruntime[real]'` (ranges; use this), or `--requirements` "
                     "for the exact versions this project's real tier is tested with.")
     comfyui_fetch.add_arguments(fetch)
+    gate = sub.add_parser(
+        "gate", help="judge an overhead report against budgets (and a baseline report): the release gate",
+        description="Judge an overhead report against a budgets file, and against a baseline report when one is "
+                    "given. Exit 0: pass; 1: a budget broken or a regression; 2: bad usage or input; 3: nothing "
+                    "to judge (nothing measured, or every verdict inconclusive). Under GITHUB_ACTIONS=true it "
+                    "also prints ::error and ::warning annotations.")
+    gate.add_argument("report", type=Path, help="the JSON report pytest wrote")
+    gate.add_argument("--budget", type=Path, required=True, metavar="BUDGETS.toml",
+                      help="the budgets file (TOML; `comfyruntime schema budget` prints its schema)")
+    gate.add_argument("--baseline", type=Path, default=None, metavar="OLD.json",
+                      help="an earlier report to compare with, e.g. the last release's")
+    gate.add_argument("--max-regression", type=_percentage, default=None, metavar="PCT",
+                      help="growth allowed against the baseline: percent for instruction counts, percentage points "
+                           "beyond the noise for wall-clock shares (default 0)")
+    schema = sub.add_parser("schema", help="print the JSON schema of the report or the budgets file")
+    schema.add_argument("which", choices=("report", "budget"),
+                        help="report: the JSON report; budget: budgets TOML")
     args = parser.parse_args(argv)
+    if args.command == "gate":
+        return run_gate_command(args.report, args.budget, args.baseline, args.max_regression)
+    if args.command == "schema":
+        return run_schema(args.which)
     if args.command == "fetch-comfyui":
         return comfyui_fetch.run(args, name="comfyruntime fetch-comfyui")
     if args.command == "eras":

@@ -40,3 +40,17 @@ def pytest_comfyruntime_enable_hooks(execution: ModuleType) -> Any:
 @hookspec
 def pytest_comfyruntime_disable_hooks(execution: ModuleType) -> Any:
     """Remove what ``pytest_comfyruntime_enable_hooks`` installed. Called after the test body."""
+
+
+@hookspec(firstresult=True)
+def pytest_comfyruntime_generate_environment(config: Any) -> dict[str, Any] | None:
+    """Return the dict that becomes the overhead report's ``environment.extra`` (the first
+    non-None result wins; the plugin's own gives ``{}``). Called once per process that writes its
+    part of the report (each xdist worker), like pytest-benchmark's
+    ``pytest_benchmark_generate_machine_info``."""
+
+
+@hookspec
+def pytest_comfyruntime_update_environment(config: Any, extra: dict[str, Any]) -> None:
+    """Add to or change ``extra`` (the report's ``environment.extra``) in place: a runner label,
+    the GPU driver, the extension's own version."""

@@ -23,9 +23,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("state", ("state", "comfyui_fetch")),  # comfyui_fetch: standard library only, imports nothing here
     ("executor", ("executor",)),
     ("parts", ("capture", "nodes", "hardware", "workflows", "config", "markers", "hookspecs")),
-    ("checks", ("checks",)),
+    ("checks", ("checks", "overhead", "report", "metadata")),
     ("runtime", ("runtime", "contexts")),
-    ("plugins", ("plugin", "checks_plugin", "hardware.plugin", "cli")),
+    ("plugins", ("plugin", "checks_plugin", "overhead_plugin", "demo", "overhead._count_child", "hardware.plugin", "cli")),
     ("package root", ("",)),  # __init__.py: lazy re-exports of the public names; nothing imports it
 )
 

@@ -6,8 +6,8 @@ no traceback) with the report's message; on success it returns the report.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
@@ -17,14 +17,28 @@ from .hooks_active import PROBE_PROMPT, HooksActiveReport, check_hooks_active, m
 from .isolation import run_isolation
 from .lookups import Observation
 
+if TYPE_CHECKING:
+    from ..overhead.models import OverheadResult
+
+#: What an inconclusive overhead verdict does to the test (ini ``comfyruntime_overhead_inconclusive``).
+Inconclusive = Literal["fail", "skip", "pass"]
+INCONCLUSIVE_CHOICES: tuple[Inconclusive, ...] = ("fail", "skip", "pass")
+
 
 class RuntimeChecks:
     """The assertions bound to the current test's executor (the ``comfyruntime`` fixture)."""
 
-    def __init__(self, ctx: Any, hook_specs: Sequence[str], observation: Observation | None) -> None:
+    def __init__(self, ctx: Any, hook_specs: Sequence[str], observation: Observation | None, *,
+                 inconclusive: Inconclusive = "skip",
+                 hardware: Callable[[], tuple[str, str]] | None = None) -> None:
         self._ctx = ctx
+        self._hook_specs = list(hook_specs)
         self._hook_modules = [module_of(s) for s in hook_specs]
         self._observation = observation
+        self._inconclusive = inconclusive
+        self._hardware = hardware
+        #: Every overhead measurement of this test, in order (what the report is made of).
+        self.results: list[OverheadResult] = []
 
     def _harness(self, own_server: bool) -> Any:
         if not own_server:
@@ -67,5 +81,67 @@ class RuntimeChecks:
             pytest.fail(report.message(), pytrace=False)
         return report
 
+    # -- overhead ----------------------------------------------------------------------------
+    def measure_overhead(self, workload: Any = None, *, mode: str = "wall", aa: bool = False, noise: bool = False,
+                         memory: bool | None = None, seed: int = 0, budget: Mapping[str, float] | None = None,
+                         files: Sequence[str] = (), count_tool: str | None = None,
+                         **settings: Any) -> OverheadResult:
+        """Measures what the extension's hooks cost on ``workload`` (a bundled name: ``trivial``,
+        ``chain_100``, ``cpu_bound``, ``txt2img`` (default), ``diffusers``; an API-format prompt; or a
+        function ``i -> prompt``): per-hook attribution, hooks on versus off end to end, and, when
+        asked, retained memory and instruction counts. Returns the :class:`OverheadResult`; judges
+        nothing unless ``budget`` is given (see :meth:`assert_overhead`)."""
+        from ..overhead.measure import OverheadError, Settings, measure_overhead, parse_budget
 
-__all__ = ["RuntimeChecks"]
+        ctx = self._ctx
+        try:
+            parsed = parse_budget("measure_overhead(budget=...)", budget) if budget else None
+            known = set(Settings.__dataclass_fields__)
+            unknown = sorted(set(settings) - known)
+            if unknown:
+                raise OverheadError(f"measure_overhead: unknown argument(s) {', '.join(unknown)}; fix: use any of "
+                                    f"{', '.join(sorted(known))} (or workload=, mode=, aa=, noise=, memory=, seed=, "
+                                    "budget=, files=, count_tool=)")
+            # the diffusers workload runs where comfy_hw would put the test (and only it needs to know)
+            device, dtype = self._hardware() if workload == "diffusers" and self._hardware else ("cpu", "float32")
+            result = measure_overhead(ctx, workload, budget=parsed, mode=mode, aa=aa, noise=noise,  # type: ignore[arg-type]
+                                      memory=memory, seed=seed, settings=Settings(**settings), era=ctx.era.key,
+                                      files=files, count_tool=count_tool, hook_specs=self._hook_specs,
+                                      device=device, dtype=dtype)
+        except (OverheadError, ValueError) as exc:
+            message = str(exc)
+        else:
+            self.results.append(result)
+            return result
+        pytest.fail(message, pytrace=False)
+
+    def assert_overhead(self, pct: float | None = None, per_call_us: float | None = None, *,
+                        retained_kb_per_prompt: float | None = None, instructions: float | None = None,
+                        workload: Any = None, mode: str | None = None, **options: Any) -> OverheadResult:
+        """Fails unless every budget given is met: ``pct`` (hooks' share of prompt time, end to end),
+        ``per_call_us`` (each hook's exclusive time per call), ``retained_kb_per_prompt`` (memory the
+        hooks keep), ``instructions`` (per call, counting mode). A budget passes when the upper
+        bound of its interval is within it, fails when the lower bound is over; an inconclusive one
+        (after more rounds) fails, skips or passes the test as ini ``comfyruntime_overhead_inconclusive``
+        says (default: skip). Every message gives the figures, sample sizes and method."""
+        budget = {k: v for k, v in (("pct", pct), ("per_call_us", per_call_us),
+                                    ("retained_kb_per_prompt", retained_kb_per_prompt),
+                                    ("instructions", instructions)) if v is not None}
+        if not budget:
+            pytest.fail("assert_overhead: no budget given; fix: pass any of pct=, per_call_us=, "
+                        "retained_kb_per_prompt=, instructions=", pytrace=False)
+        if mode is None:
+            mode = "count" if instructions is not None else "wall"
+        result = self.measure_overhead(workload, mode=mode, budget=budget, **options)
+        outcome = result.outcome
+        if outcome == "pass" or (outcome == "inconclusive" and self._inconclusive == "pass"):
+            return result
+        from ..overhead.report_text import overhead_message
+
+        text = overhead_message(result)
+        if outcome == "inconclusive" and self._inconclusive == "skip":
+            pytest.skip(text)
+        pytest.fail(text, pytrace=False)
+
+
+__all__ = ["INCONCLUSIVE_CHOICES", "Inconclusive", "RuntimeChecks"]

@@ -316,7 +316,15 @@ def test_no_hardware_test_no_torch(pytester: pytest.Pytester, monkeypatch: pytes
     assert data == {"at_start": False, "lookups": 0, "imported": False, "inspections": 0, "cvd": None}
 
 
-def test_each_xdist_worker_inspects_once_and_imports_torch_once(pytester: pytest.Pytester) -> None:
+def _outside_xdist(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The inner session starts its own xdist workers: none of this suite's worker variables leak in."""
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_each_xdist_worker_inspects_once_and_imports_torch_once(pytester: pytest.Pytester,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    _outside_xdist(monkeypatch)
     pytester.makeconftest(CHECK_TORCH)
     pytester.makepyfile("\n".join(f"import pytest\n@pytest.mark.hardware(device='cuda', on_missing='downgrade')\n"
                                   f"def test_{i}(comfy_hw): assert comfy_hw.capabilities.source != 'simulated'\n"
@@ -329,7 +337,8 @@ def test_each_xdist_worker_inspects_once_and_imports_torch_once(pytester: pytest
         assert data["at_start"] is False and data["inspections"] == 1 and data["lookups"] <= 1, data
 
 
-def test_gpu_per_worker_pins_each_worker(pytester: pytest.Pytester) -> None:
+def test_gpu_per_worker_pins_each_worker(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    _outside_xdist(monkeypatch)
     pytester.makeconftest(CHECK_TORCH)
     pytester.makepyfile('''
 import os
