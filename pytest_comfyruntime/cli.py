@@ -113,9 +113,11 @@ def run_gate_command(report: Path, budget: Path, baseline: Path | None, max_regr
 
 
 def run_schema(which: str, out: TextIO | None = None) -> int:
-    """``comfyruntime schema report|budget``: the JSON schema, indented."""
+    """``comfyruntime schema report|budget|metadata``: the JSON schema, indented."""
     if which == "report":
         from .report.models import report_schema as schema
+    elif which == "metadata":
+        from .metadata import metadata_schema as schema
     else:
         from .report.budgets import budget_schema as schema
     print(json.dumps(schema(), indent=2), file=out or sys.stdout)
@@ -163,8 +165,8 @@ def main(argv: list[str] | None = None) -> int:
                       help="growth allowed against the baseline: percent for instruction counts, percentage points "
                            "beyond the noise for wall-clock shares (default 0)")
     schema = sub.add_parser("schema", help="print the JSON schema of the report or the budgets file")
-    schema.add_argument("which", choices=("report", "budget"),
-                        help="report: the JSON report; budget: budgets TOML")
+    schema.add_argument("which", choices=("report", "budget", "metadata"),
+                        help="report: the JSON report; budget: budgets TOML; metadata: the ai_info.runtime section")
     args = parser.parse_args(argv)
     if args.command == "gate":
         return run_gate_command(args.report, args.budget, args.baseline, args.max_regression)

@@ -143,5 +143,19 @@ class RuntimeChecks:
             pytest.skip(text)
         pytest.fail(text, pytrace=False)
 
+    # -- metadata ----------------------------------------------------------------------------
+    def assert_metadata(self, path_or_result: Any, *, expect: Any = None, inline_limit_kb: float = 32,
+                        forbid: Sequence[str] = ()) -> Any:
+        """Fails unless the metadata of a file, or of every file a ``RunResult``'s nodes wrote, parses,
+        validates and is true to the run, keeps to the inline limit (sidecar past it), and leaks no
+        secret (``extra_data``'s API keys, token-like environment variables, ``forbid``). Given a
+        ``RunResult``, it also reruns that prompt twice on this test's executor with canaries and a
+        witness, and fails on values of the other prompt. Returns the ``MetadataReport``
+        (:mod:`pytest_comfyruntime.metadata`)."""
+        from ..metadata import assert_metadata
+
+        return assert_metadata(path_or_result, expect=expect, inline_limit_kb=inline_limit_kb, forbid=forbid,
+                               rerun=lambda: self._harness(False), node_classes=self._ctx.nodes.NODE_CLASS_MAPPINGS)
+
 
 __all__ = ["INCONCLUSIVE_CHOICES", "Inconclusive", "RuntimeChecks"]
