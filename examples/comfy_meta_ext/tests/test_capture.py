@@ -2,6 +2,8 @@
 import execution
 from comfy_meta_ext import hooks
 
+from pytest_comfyruntime.nodes import TXT2IMG_NODE_CLASS_MAPPINGS
+
 
 def test_hooks_are_installed_on_the_execution_module(comfy_execution_module):
     assert comfy_execution_module is execution
@@ -9,7 +11,9 @@ def test_hooks_are_installed_on_the_execution_module(comfy_execution_module):
     assert execution.get_input_data.__wrapped__ is not None
 
 
-def test_txt2img_inputs_are_captured(comfy_executor, comfy_workflow):
+def test_txt2img_inputs_are_captured(comfy_executor, comfy_workflow, comfy_nodes):
+    # the plugin's txt2img stand-ins, also on a real ComfyUI (whose own nodes would need model files)
+    comfy_nodes.add_all(dict(TXT2IMG_NODE_CLASS_MAPPINGS))
     result = comfy_executor.run(comfy_workflow("txt2img"), prompt_id="prompt-1")
     assert result.success
     session = hooks.get_session("prompt-1")
