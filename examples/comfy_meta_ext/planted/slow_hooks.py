@@ -6,7 +6,6 @@ from types import ModuleType
 from typing import Any
 
 import execution
-
 from comfy_meta_ext import hooks
 
 _saved: dict[str, Any] = {}
