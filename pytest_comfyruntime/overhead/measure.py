@@ -372,8 +372,10 @@ def _count(runner: _Runner, hookset: HookSet, labels: Any, excluded: Any, settin
         if tool == "sys.monitoring":
             def run_prompt(i: int) -> None:
                 runner.run_one(work.make_prompt(10_000_000 + i))
-            runner.new_executor()
-            return count_workload(run_prompt, hooks_on=hookset.on, hooks_off=hookset.off,
+            def switch(on: bool) -> None:  # each index runs in both arms: a fresh executor, no cache hit
+                hookset.on() if on else hookset.off()
+                runner.new_executor()
+            return count_workload(run_prompt, hooks_on=lambda: switch(True), hooks_off=lambda: switch(False),
                                   prompts=settings.count_prompts, hook_codes=labels, excluded=excluded)
         if not hook_specs or work.name not in ("trivial", "chain_100", "cpu_bound", "txt2img"):
             raise OverheadError("mode='count' with valgrind runs a bundled workload on the mock in child processes, "
