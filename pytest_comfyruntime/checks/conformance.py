@@ -26,7 +26,15 @@ from ..state.describe import defined_in, describe
 from ..state.snapshot import Snapshot
 from .canaries import DEFAULT_TEMPLATE, CanaryPlan
 from .faults import MARK, InjectedFault, PoisonStr, armed, poisoned
-from .hooks_active import PROBE_PROMPT, CallCounter, installed_since, provider_label, providers_since
+from .hooks_active import (
+    PROBE_PROMPT,
+    CallCounter,
+    installed_since,
+    provider_label,
+    providers_since,
+    sdk_label,
+    sdk_providers_since,
+)
 from .hooks_active import check_hooks_active as hooks_active_report
 from .isolation import run_isolation
 from .lookups import LookupTracer, Watched
@@ -82,9 +90,14 @@ class Held:
         return "patched " + "; ".join([*self.patched, *(f"{p} (registered)" for p in self.registered)])
 
 
+def registrations(bench: Bench) -> list[str]:
+    """CacheProviders and SDK providers (ComfyUI of 2026) registered since the bench's snapshot."""
+    return ([provider_label(p) for p in providers_since(bench.snapshot)]
+            + [sdk_label(slot, value) for slot, value in sdk_providers_since(bench.snapshot)])
+
+
 def hooks_held(bench: Bench) -> Held:
-    return Held([f"{i.where} = {describe(i.value)}" for i in installed_since(bench.snapshot)],
-                [provider_label(p) for p in providers_since(bench.snapshot)])
+    return Held([f"{i.where} = {describe(i.value)}" for i in installed_since(bench.snapshot)], registrations(bench))
 
 
 def _discover(subject: Subject, bench: Bench) -> Found:
@@ -93,12 +106,12 @@ def _discover(subject: Subject, bench: Bench) -> Found:
         subject.enable(bench.execution)
         found = installed_since(bench.snapshot)
         installed = [i.where for i in found if not i.added]
-        providers = providers_since(bench.snapshot)
+        providers = providers_since(bench.snapshot) + [value for _slot, value in sdk_providers_since(bench.snapshot)]
         # where each wrapper was defined (functools.wraps copies the original's __module__)
         subject.wrapper_modules |= {m for i in found if (m := defined_in(i.value) or getattr(
             getattr(i.value, "__func__", i.value), "__module__", None)) and not is_managed(m)}
         subject.wrapper_modules |= {m for p in providers if not is_managed(m := type(p).__module__)}
-        labels = [provider_label(p) for p in providers]
+        labels = registrations(bench)
     finally:
         subject.quiet_disable(bench.execution)
         bench.reset()

@@ -5,8 +5,11 @@ or what it patched is never called (a name ComfyUI does not have, such as
 ``PromptExecutor.pre_execute``). The check diffs ComfyUI's modules against the snapshot taken
 before the hooks were enabled, runs a probe prompt counting calls into what was installed, and
 names the targets the extension tried to reach that this executor lacks (:mod:`.lookups`). A
-CacheProvider the extension registered (ComfyUI of 2026) is a hook too: it counts as active when
-ComfyUI called it.
+CacheProvider the extension registered (ComfyUI of 2026, through ``register_cache_provider`` or
+``comfy_api.latest.Caching.register_provider``) is a hook too: it counts as active when ComfyUI
+called it. So is a provider put into a slot of the custom-node SDK
+(``comfy_api.latest.sdk.providers.register_execution_backend`` and its siblings): its
+``dispatch`` (``build``, ``apply``) must run during the probe prompt.
 
 A fourth makes a hook run but see nothing: a wrapper of another kind than the function it
 replaced (:func:`kind_mismatch`), such as a plain ``def`` around the ``async def`` per-node
@@ -26,7 +29,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel, Field
 
-from ..executor.snapshots import PROVIDER_REGISTRY
+from ..executor.snapshots import PROVIDER_REGISTRY, SDK_PROVIDERS, SDK_SLOTS
 from ..state.describe import describe
 from ..state.snapshot import Snapshot
 from ..state.undo import ABSENT
@@ -205,6 +208,44 @@ def provider_label(provider: Any) -> str:
     return f"CacheProvider {type(provider).__module__}.{type(provider).__qualname__}"
 
 
+_SDK_KINDS: Final = {"execution_backend": "ExecutionBackend", "ctx_provider": "CtxProvider",
+                     "ops_provider": "OpsProvider", "ref_resolver_factory": "RefResolver factory"}
+
+
+def sdk_providers_since(snapshot: Snapshot) -> list[tuple[str, Any]]:
+    """``(slot, value)`` for each slot of the custom-node SDK's ``providers`` (ComfyUI of 2026)
+    that holds another object than it did at ``snapshot``, in slot order."""
+    if SDK_PROVIDERS not in snapshot.registries:
+        return []
+    slots, before = snapshot.registries[SDK_PROVIDERS]
+    return [(slot, slots[slot]) for slot in SDK_SLOTS if slot in slots and slots[slot] is not before.get(slot)]
+
+
+def sdk_label(slot: str, value: Any) -> str:
+    owner = value if isinstance(value, type) or inspect.isfunction(value) else type(value)
+    return f"SDK {_SDK_KINDS.get(slot, slot)} {owner.__module__}.{owner.__qualname__}"
+
+
+def sdk_codes(registrations: Iterable[tuple[str, Any]]) -> dict[CodeType, str | dict[int, str]]:
+    """The code ComfyUI runs of each SDK registration: the ``dispatch`` (``build``, ``apply``)
+    method, counted per registered object, or the factory itself (a class: its ``__init__``)."""
+    codes: dict[CodeType, str | dict[int, str]] = {}
+    for slot, value in registrations:
+        method = SDK_SLOTS.get(slot)
+        name = f"{sdk_label(slot, value)}.{method or '(factory)'}"
+        if method is None:
+            code = code_of(vars(value).get("__init__") if isinstance(value, type) else value)
+            if code is not None:
+                codes[code] = name
+            continue
+        code = code_of(getattr(type(value), method, None))
+        if code is not None:
+            owners = codes.setdefault(code, {})
+            if isinstance(owners, dict):
+                owners[id(value)] = name
+    return codes
+
+
 def provider_codes(providers: Iterable[Any]) -> dict[CodeType, dict[int, str]]:
     """The code of every CacheProvider method of ``providers``, own or inherited, by provider."""
     codes: dict[CodeType, dict[int, str]] = {}
@@ -220,7 +261,8 @@ class HooksActiveReport(BaseModel):
     backend: str
     era: str
     installed: list[str]
-    providers: list[str] = Field(default_factory=list, description="CacheProviders registered by the hooks")
+    providers: list[str] = Field(default_factory=list,
+                                 description="CacheProviders and SDK providers registered by the hooks")
     added: list[str] = Field(description="callables installed under names ComfyUI does not have")
     calls: dict[str, int] = Field(description="calls of each installed callable during the probe prompt")
     observation: Observation
@@ -270,18 +312,22 @@ def check_hooks_active(snapshot: Snapshot, run_probe: Callable[[], Any], *, back
                                   lookups=static_lookups(hook_modules, watched))
     installed = installed_since(snapshot)
     providers = providers_since(snapshot)
+    sdk = sdk_providers_since(snapshot)
     codes: dict[CodeType, str | dict[int, str]] = {
         c: i.where for i in installed if (c := code_of(i.value)) is not None}
     codes.update(provider_codes(providers))
+    for code, owners in sdk_codes(sdk).items():
+        merged = codes.get(code)
+        codes[code] = {**merged, **owners} if isinstance(merged, Mapping) and isinstance(owners, Mapping) else owners
     problems: list[str] = []
     for call in observation.enable_calls:
         if call.returned_false and call.entry:
             problems.append(f"enabling returned False: {call.function}")
-    if not installed and not providers:
+    if not installed and not providers and not sdk:
         problems.append("enabling patched nothing on ComfyUI's modules and classes"
                         + (" and registered no CacheProvider" if PROVIDER_REGISTRY in snapshot.lists else ""))
     counter = CallCounter(codes)
-    if installed or providers:
+    if installed or providers or sdk:
         try:
             with counter:
                 run_probe()
@@ -290,7 +336,16 @@ def check_hooks_active(snapshot: Snapshot, run_probe: Callable[[], Any], *, back
         if not any(counter.calls.values()):
             what = [f"{i.where} = {describe(i.value)}" for i in installed]
             what += [f"{provider_label(p)} (registered)" for p in providers]
+            what += [f"{sdk_label(slot, v)} (registered)" for slot, v in sdk]
             problems.append("no hook ran during a prompt: installed " + ", ".join(what) + ", called 0 times")
+        for slot, value in sdk:
+            method = SDK_SLOTS.get(slot) or "(factory)"
+            if counter.calls.get(f"{sdk_label(slot, value)}.{method}", 0) == 0:
+                problems.append(
+                    f"{sdk_label(slot, value)} registered in comfy_api.latest.sdk.providers.{slot}, but this executor "
+                    f"never called its {method} during the probe prompt: ComfyUI routes node calls through the SDK "
+                    "seam only where its core has that call (PR #16047); execution.py at 04e2a914, which era D of the "
+                    "mock follows, has none")
     added = [i.where for i in installed if i.added]
     for where in added:
         problems.append(f"installed {where}, a name this executor does not have: ComfyUI never calls it")
@@ -298,7 +353,8 @@ def check_hooks_active(snapshot: Snapshot, run_probe: Callable[[], Any], *, back
     problems += kinds
     problems += [str(b) for b in broken]
     return HooksActiveReport(backend=backend, era=era, installed=[i.where for i in installed],
-                             providers=[provider_label(p) for p in providers], added=added,
+                             providers=[provider_label(p) for p in providers] + [sdk_label(s, v) for s, v in sdk],
+                             added=added,
                              calls=counter.calls, observation=observation, problems=problems, kinds=kinds)
 
 
@@ -309,4 +365,4 @@ def module_of(spec: str) -> str:
 
 __all__ = ["KINDS", "CallCounter", "HooksActiveReport", "Installed", "PROBE_PROMPT", "PROVIDER_METHODS",
            "check_hooks_active", "code_of", "installed_since", "kind_mismatch", "kind_of", "module_of", "provider_codes",
-           "provider_label", "providers_since", "returns_the_call"]
+           "provider_label", "providers_since", "returns_the_call", "sdk_codes", "sdk_label", "sdk_providers_since"]

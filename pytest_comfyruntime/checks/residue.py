@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ..executor.snapshots import SDK_PROVIDERS
 from ..state.describe import describe, is_wrapping
 from ..state.snapshot import ENV_IGNORED, Snapshot, interpreter_changes, is_bookkeeping, torch_state
 from ..state.undo import ABSENT
@@ -25,7 +26,7 @@ from ..state.undo import ABSENT
 @dataclass(frozen=True)
 class Residue:
     """One thing left behind: ``kind`` is patched / added / removed / node / registered (a
-    CacheProvider) / env / interpreter / thread / module / torch."""
+    CacheProvider, or an SDK provider slot) / env / interpreter / thread / module / torch."""
 
     kind: str
     where: str
@@ -67,13 +68,15 @@ def find_residue(snap: Snapshot, *, thread_grace_s: float = 1.0) -> list[Residue
     for key, (cls, before) in snap.classes.items():
         found += _diff_namespace(key, before, dict(cls.__dict__), module=False)
     for name, (mapping, before) in snap.registries.items():
+        kind = "registered" if name == SDK_PROVIDERS else "node"  # SDK slots are registrations, as providers are
         for key in mapping.keys() - before.keys():
-            found.append(Residue("node", f"{name}[{key!r}]", f"left registered: {describe(mapping[key])}"))
+            found.append(Residue(kind, f"{name}[{key!r}]", f"left registered: {describe(mapping[key])}"))
         for key in before.keys() & mapping.keys():
             if mapping[key] is not before[key]:
-                found.append(Residue("node", f"{name}[{key!r}]", f"replaced by {describe(mapping[key])}"))
+                found.append(Residue(kind, f"{name}[{key!r}]", f"replaced by {describe(mapping[key])}"
+                                     + (", and not put back" if kind == "registered" else "")))
         for key in before.keys() - mapping.keys():
-            found.append(Residue("node", f"{name}[{key!r}]", "removed and not restored"))
+            found.append(Residue(kind, f"{name}[{key!r}]", "removed and not restored"))
     for name, (items, items_before) in snap.lists.items():
         for item in items:
             if not any(item is b for b in items_before):

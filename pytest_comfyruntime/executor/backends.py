@@ -77,6 +77,8 @@ class RealBackend:
         self.real = real
         self.era: Era = ERAS[real.era]
         self.version = real.version
+        #: The signature record of the root (``"D"`` or ``"D-11"`` for 2026), read from its code.
+        self.signature = real.signature
         self._modules = real.modules  # shared by every session of this process
         #: The custom nodes loaded into this root for the session (see :meth:`adopt`).
         self.adopted: dict[str, ModuleType] = {}

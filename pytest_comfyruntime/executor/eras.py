@@ -89,7 +89,7 @@ ERAS: Final[dict[str, Era]] = {
     "B": Era("B", "2024-sync", "ComfyUI of August 2024 to early 2025", "synchronous ExecutionList",
              _COMMON | {"comfy_execution"}, None, _executor_b, _SYNC),
     "C": Era("C", "2025-async", "ComfyUI 0.3.4x to 0.3.75", "asynchronous ExecutionList",
-             _COMMON | {"comfy_execution"}, "0.3.75", _executor_c, _ASYNC, _HOOK_BREAK),
+             _COMMON | {"comfy_execution", "comfy_api"}, "0.3.75", _executor_c, _ASYNC, _HOOK_BREAK),
     # Read, not run: built from reading ComfyUI's 2026 source (see the mock's era-D execution.py).
     "D": Era("D", "2026", "ComfyUI of 2026 (0.35 to 0.38 and master; read, not run)",
              "asynchronous ExecutionList with cache providers",

@@ -1,7 +1,8 @@
 """Loading a real ComfyUI in-process, once per process, the CPU-safe way.
 
-``inspect_root`` tells the era and version from the code without importing anything (era D,
-ComfyUI of 2026, from its ``execution.py`` markers or a version of 0.4 and later);
+``inspect_root`` tells the era, version and signature from the code without importing anything (era
+D, ComfyUI of 2026, from its ``execution.py`` markers or a version of 0.4 and later; which of the
+2026 signatures, from the parameters of its ``PromptExecutor`` and per-node ``execute``);
 ``load_real_comfyui`` sets up what the root's ``main.py`` sets up before it loads custom nodes,
 in its order, without importing ``main.py``: ``comfy.cli_args.args.cpu`` when the runner has no
 CUDA, ``utils.extra_config`` before ``nodes`` puts ``ROOT/comfy`` first on ``sys.path`` (where the
@@ -30,6 +31,7 @@ from typing import Any
 
 from .eras import version_tuple
 from .harness import start_server
+from .signatures import detect_signature
 from .standin import is_managed
 
 _REQUIREMENTS_HINT = "requirements/real-comfyui.txt of pytest-comfyruntime, or the root's requirements.txt"
@@ -44,6 +46,9 @@ class RootInfo:
     root: Path
     era: str
     version: str | None
+    #: The signature record that describes this root (``signatures.SIGNATURES``), read from its
+    #: ``execution.py``: ``"D"`` or ``"D-11"`` for ComfyUI of 2026, the era for the others.
+    signature: str = ""
 
 
 #: Why no ``PromptServer`` is built for a root of 2026 (era D).
@@ -71,6 +76,11 @@ class RealComfyUI:
     @property
     def version(self) -> str | None:
         return self.info.version
+
+    @property
+    def signature(self) -> str:
+        """The signature record of this root (``"D"`` or ``"D-11"`` in 2026), read from its code."""
+        return self.info.signature or self.info.era
 
     def owns(self, module: ModuleType) -> bool:
         return _under(module, self.info.root)
@@ -107,7 +117,7 @@ def inspect_root(root: str | os.PathLike[str]) -> RootInfo:
         era = "C"
     else:
         era = "B"
-    return RootInfo(path, era, version)
+    return RootInfo(path, era, version, detect_signature(era, source))
 
 
 def _is_2026(path: Path, execution_source: str) -> bool:

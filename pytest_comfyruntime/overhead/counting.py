@@ -19,7 +19,11 @@ on any machine of the same Python, and under pytest-xdist. Two tools count:
   by calling ``os.getresuid()`` just before it and ``os.getresgid()`` just after, and callgrind
   dumps its counters on entering those libc functions (``--dump-before=getresuid
   --dump-before=getresgid``), so the second dump holds exactly the region: no interpreter
-  start-up, imports or set-up. The hooked and the unhooked child run side by side.
+  start-up, imports or set-up. On x86-64 the child also starts uninstrumented
+  (``--instr-atstart=no``) and turns instrumentation on itself just before the region (callgrind's
+  client request), which makes its start-up about five times faster. The hooked and the unhooked
+  child run side by side, with ``PYTHONHASHSEED=0``, a fixed environment and paths that are the
+  same string on every run: repeated counts agree within 0.001% on an unchanged checkout.
 
 Every figure says which tool and unit it came from (:class:`~.models.Counts`).
 """

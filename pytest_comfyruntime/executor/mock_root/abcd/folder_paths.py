@@ -72,6 +72,30 @@ def get_user_directory():
     return user_directory
 
 
+SYSTEM_USER_PREFIX = "__"
+
+
+def get_system_user_directory(name="system"):
+    """``<user directory>/__<name>``: a System User folder, reachable through the internal API
+    only (never through the HTTP user endpoints); ComfyUI 0.3.x on."""
+    if not name or not isinstance(name, str):
+        raise ValueError("System user name cannot be empty")
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"Invalid system user name: '{name}'")
+    if name.startswith("_"):
+        raise ValueError("System user name should not start with underscore")
+    return os.path.join(get_user_directory(), f"{SYSTEM_USER_PREFIX}{name}")
+
+
+def get_public_user_directory(user_id):
+    """The folder of a public user, or None for an empty id or a System User (``__`` prefix)."""
+    if not user_id or not isinstance(user_id, str):
+        return None
+    if user_id.startswith(SYSTEM_USER_PREFIX):
+        return None
+    return os.path.join(get_user_directory(), user_id)
+
+
 def get_directory_by_type(type_name):
     if type_name == "output":
         return get_output_directory()

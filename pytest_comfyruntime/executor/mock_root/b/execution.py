@@ -8,8 +8,15 @@ ComfyUI resolves as a module global at call time (``get_input_data``, ``execute`
 here too, so replacing ``execution.<name>`` takes effect the same way. Outputs and UI live in two
 caches keyed by input signature (``caches.outputs`` holds the raw per-output lists, ``caches.ui``
 the ``{"meta", "output"}`` entries), and ``history_result`` is built from the UI cache.
-Not reproduced: subgraph expansion (a node returning ``"expand"`` fails with a message saying
-so), ``torch.inference_mode`` (there is no torch) and ``GraphBuilder``.
+
+Subgraph expansion runs as in ComfyUI: a node returning ``{"expand": graph, "result": ...}``
+(built with ``comfy_execution.graph_utils.GraphBuilder``, whose default id prefix the executor
+sets before each call) adds the graph's nodes as ephemeral nodes of the prompt (``parent_node``
+and ``display_node`` the expanding node, or the node's ``override_display_id``; an id the prompt
+already has is a ``DuplicateNodeError``), gives each cache a subcache for them, queues the new
+output nodes and waits for the nodes its results link to; staged again, it resolves those links
+and stores its outputs, sending no second ``executing``. Not reproduced: ``torch.inference_mode``
+(there is no torch).
 """
 import copy
 import heapq
@@ -25,10 +32,9 @@ from typing import List, Literal, NamedTuple, Optional
 import comfy.model_management
 import nodes
 from comfy.cli_args import args
-from comfy_execution import graph_utils as _graph_utils
 from comfy_execution.caching import CacheKeySetID, CacheKeySetInputSignature, HierarchicalCache, LRUCache
 from comfy_execution.graph import DynamicPrompt, ExecutionBlocker, ExecutionList, get_input_info
-from comfy_execution.graph_utils import is_link
+from comfy_execution.graph_utils import GraphBuilder, is_link
 
 from pytest_comfyruntime.executor import _validation as _v
 
@@ -201,27 +207,37 @@ def merge_result_data(results, obj):
 def get_output_data(obj, input_data_all, execution_block_cb=None, pre_execute_cb=None):
     results = []
     uis = []
+    subgraph_results = []
+    has_subgraph = False
     return_values = _map_node_over_list(obj, input_data_all, obj.FUNCTION, allow_interrupt=True, execution_block_cb=execution_block_cb, pre_execute_cb=pre_execute_cb)
     for r in return_values:
         if isinstance(r, dict):
             if "ui" in r:
                 uis.append(r["ui"])
             if "expand" in r:
-                raise NotImplementedError(
-                    f"{type(obj).__name__} returned 'expand' (subgraph expansion), which the "
-                    "pytest-comfyruntime mock does not run; use the real ComfyUI backend for it")
-            if "result" in r:
+                # an expansion: the results wait for the subgraph
+                has_subgraph = True
+                result = r.get("result", None)
+                if isinstance(result, ExecutionBlocker):
+                    result = tuple([result] * len(obj.RETURN_TYPES))
+                subgraph_results.append((r["expand"], result))
+            elif "result" in r:
                 result = r.get("result", None)
                 if isinstance(result, ExecutionBlocker):
                     result = tuple([result] * len(obj.RETURN_TYPES))
                 results.append(result)
+                subgraph_results.append((None, result))
         else:
             if isinstance(r, ExecutionBlocker):
                 r = tuple([r] * len(obj.RETURN_TYPES))
             results.append(r)
-    output = merge_result_data(results, obj) if results else []
+            subgraph_results.append((None, r))
+    if has_subgraph:
+        output = subgraph_results
+    else:
+        output = merge_result_data(results, obj) if results else []
     ui = {k: [y for x in uis for y in x[k]] for k in uis[0].keys()} if uis else dict()
-    return output, ui, False
+    return output, ui, has_subgraph
 
 
 def execute(server, dynprompt, caches, current_item, extra_data, executed, prompt_id, execution_list, pending_subgraph_results):
@@ -240,7 +256,25 @@ def execute(server, dynprompt, caches, current_item, extra_data, executed, promp
 
     input_data_all = None
     try:
-        # ``pending_subgraph_results`` is only ever filled by subgraph expansion, not run here.
+        if unique_id in pending_subgraph_results:
+            # The expanded subgraph has run: this node's outputs are its own constants and the
+            # subgraph's outputs it linked to. No "executing" for this second staging.
+            resolved_outputs = []
+            for is_subgraph, result in pending_subgraph_results[unique_id]:
+                if not is_subgraph:
+                    resolved_outputs.append(result)
+                    continue
+                resolved_output = []
+                for r in result:
+                    if is_link(r):
+                        for o in caches.outputs.get(r[0])[r[1]]:
+                            resolved_output.append(o)
+                    else:
+                        resolved_output.append(r)
+                resolved_outputs.append(tuple(resolved_output))
+            caches.outputs.set(unique_id, merge_result_data(resolved_outputs, class_def))
+            executed.add(unique_id)
+            return (ExecutionResult.SUCCESS, None, None)
         input_data_all, missing_keys = get_input_data(inputs, class_def, unique_id, caches.outputs, dynprompt, extra_data)
         if server.client_id is not None:
             server.last_node_id = display_node_id
@@ -278,10 +312,7 @@ def execute(server, dynprompt, caches, current_item, extra_data, executed, promp
             return ExecutionBlocker(None)
 
         def pre_execute_cb(call_index):
-            # ComfyUI points GraphBuilder's default id prefix at this call (the stand-in has no GraphBuilder).
-            builder = getattr(_graph_utils, "GraphBuilder", None)
-            if builder is not None:
-                builder.set_default_prefix(unique_id, call_index, 0)
+            GraphBuilder.set_default_prefix(unique_id, call_index, 0)
 
         output_data, output_ui, has_subgraph = get_output_data(obj, input_data_all, execution_block_cb=execution_block_cb, pre_execute_cb=pre_execute_cb)
         if len(output_ui) > 0:
@@ -297,7 +328,37 @@ def execute(server, dynprompt, caches, current_item, extra_data, executed, promp
             if server.client_id is not None:
                 server.send_sync("executed", {"node": unique_id, "display_node": display_node_id, "output": output_ui, "prompt_id": prompt_id}, server.client_id)
         if has_subgraph:
-            raise NotImplementedError("subgraph expansion is not run by the pytest-comfyruntime mock")
+            cached_outputs = []
+            new_node_ids = []
+            new_output_ids = []
+            new_output_links = []
+            for new_graph, node_outputs in output_data:
+                if new_graph is None:
+                    cached_outputs.append((False, node_outputs))
+                    continue
+                for node_id in new_graph.keys():
+                    if dynprompt.has_node(node_id):
+                        raise DuplicateNodeError(f"Attempt to add duplicate node {node_id}. Ensure node ids are unique and deterministic or use graph_utils.GraphBuilder.")
+                for node_id, node_info in new_graph.items():
+                    new_node_ids.append(node_id)
+                    display_id = node_info.get("override_display_id", unique_id)
+                    dynprompt.add_ephemeral_node(node_id, node_info, unique_id, display_id)
+                    new_class_def = nodes.NODE_CLASS_MAPPINGS[node_info["class_type"]]
+                    if hasattr(new_class_def, "OUTPUT_NODE") and new_class_def.OUTPUT_NODE == True:  # noqa: E712
+                        new_output_ids.append(node_id)
+                for value in node_outputs:
+                    if is_link(value):
+                        new_output_links.append((value[0], value[1]))
+                cached_outputs.append((True, node_outputs))
+            new_node_ids = set(new_node_ids)
+            for cache in caches.all:
+                cache.ensure_subcache_for(unique_id, new_node_ids).clean_unused()
+            for node_id in new_output_ids:
+                execution_list.add_node(node_id)
+            for link in new_output_links:
+                execution_list.add_strong_link(link[0], link[1], unique_id)
+            pending_subgraph_results[unique_id] = cached_outputs
+            return (ExecutionResult.PENDING, None, None)
         caches.outputs.set(unique_id, output_data)
     except comfy.model_management.InterruptProcessingException as iex:
         logging.info("Processing interrupted")

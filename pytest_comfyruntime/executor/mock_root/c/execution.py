@@ -4,8 +4,20 @@ Same public names, signatures and message sequences as the real module; every na
 resolves as a module global at call time (``get_input_data``, ``execute``,
 ``_async_map_node_over_list``, ``get_output_data``, ``validate_inputs``, ...) is called through
 this module's globals here too, so replacing ``execution.<name>`` takes effect the same way.
-Not reproduced: V3 (``comfy_api``) nodes and subgraph expansion (a node returning ``"expand"``
-fails with a message saying so). ``execute`` is ``asyncio.run(self.execute_async(...))`` as in
+V3 nodes (``comfy_api.latest.io.ComfyNode``) run as in 0.3.75: ``get_input_data`` returns their
+hidden values as its third result (``{io.Hidden.unique_id: ..., ...}``, for what the schema asks),
+the node's classmethods are called on a locked per-call clone of the class
+(``PREPARE_CLASS_CLONE(hidden_inputs)``, ``make_locked_method_func``), ``fingerprint_inputs``
+stands in for ``IS_CHANGED``, ``validate_inputs`` for ``VALIDATE_INPUTS`` and an overridden
+``check_lazy_status`` makes inputs lazy, and a ``NodeOutput`` gives the results, ``ui``,
+``expand`` and ``block_execution``.
+
+Subgraph expansion runs as in 0.3.75: a node returning ``{"expand": graph, ...}`` (V1) or
+``NodeOutput(..., expand=graph)`` (V3, with ``enable_expand``) adds the graph's nodes as
+ephemeral nodes of the prompt (``parent_node`` and ``display_node`` the expanding node, or its
+``override_display_id``), gives each cache a subcache for them, queues the new output nodes
+(linked to its cache view) and waits for the nodes its results link to; staged again, it
+resolves those links, sends no second ``executing`` and finishes its progress. ``execute`` is ``asyncio.run(self.execute_async(...))`` as in
 ComfyUI, so every prompt gets a fresh event loop (loop-bound objects kept across prompts fail
 as they do in ComfyUI). Prompts run under ``torch.inference_mode()`` only when the test
 process has already imported torch.
@@ -35,8 +47,7 @@ from comfy_execution.caching import (
     RAMPressureCache,
 )
 from comfy_execution.graph import DynamicPrompt, ExecutionBlocker, ExecutionList, get_input_info
-from comfy_execution import graph_utils as _graph_utils
-from comfy_execution.graph_utils import is_link
+from comfy_execution.graph_utils import GraphBuilder, is_link
 from comfy_execution.progress import (
     WebUIProgressHandler,
     add_progress_handler,
@@ -45,6 +56,8 @@ from comfy_execution.progress import (
 )
 from comfy_execution.utils import CurrentNodeContext
 from comfy_execution.validation import validate_node_input
+from comfy_api.internal import _ComfyNodeInternal, _NodeOutputInternal, first_real_override, is_class, make_locked_method_func
+from comfy_api.latest import io
 
 from pytest_comfyruntime.executor import _validation as _v
 
@@ -116,26 +129,51 @@ def merge_result_data(results, obj):
 def get_output_from_returns(return_values, obj):
     results = []
     uis = []
+    subgraph_results = []
+    has_subgraph = False
     for r in return_values:
         if isinstance(r, dict):
             if "ui" in r:
                 uis.append(r["ui"])
             if "expand" in r:
-                raise NotImplementedError(
-                    f"{type(obj).__name__} returned 'expand' (subgraph expansion), which the "
-                    "pytest-comfyruntime mock does not run; use the real ComfyUI backend for it")
-            if "result" in r:
+                # an expansion: the results wait for the subgraph
+                has_subgraph = True
+                result = r.get("result", None)
+                if isinstance(result, ExecutionBlocker):
+                    result = tuple([result] * len(obj.RETURN_TYPES))
+                subgraph_results.append((r["expand"], result))
+            elif "result" in r:
                 result = r.get("result", None)
                 if isinstance(result, ExecutionBlocker):
                     result = tuple([result] * len(obj.RETURN_TYPES))
                 results.append(result)
+                subgraph_results.append((None, result))
+        elif isinstance(r, _NodeOutputInternal):  # V3
+            if r.ui is not None:
+                uis.append(r.ui if isinstance(r.ui, dict) else r.ui.as_dict())
+            if r.expand is not None:
+                has_subgraph = True
+                result = r.result
+                if r.block_execution is not None:
+                    result = tuple([ExecutionBlocker(r.block_execution)] * len(obj.RETURN_TYPES))
+                subgraph_results.append((r.expand, result))
+            elif r.result is not None:
+                result = r.result
+                if r.block_execution is not None:
+                    result = tuple([ExecutionBlocker(r.block_execution)] * len(obj.RETURN_TYPES))
+                results.append(result)
+                subgraph_results.append((None, result))
         else:
             if isinstance(r, ExecutionBlocker):
                 r = tuple([r] * len(obj.RETURN_TYPES))
             results.append(r)
-    output = merge_result_data(results, obj) if results else []
+            subgraph_results.append((None, r))
+    if has_subgraph:
+        output = subgraph_results
+    else:
+        output = merge_result_data(results, obj) if results else []
     ui = {k: [y for x in uis for y in x[k]] for k in uis[0].keys()} if uis else dict()
-    return output, ui, False
+    return output, ui, has_subgraph
 
 
 def _inference_mode():
@@ -157,7 +195,11 @@ class IsChangedCache:
             return self.is_changed[node_id]
         node = self.dynprompt.get_node(node_id)
         class_def = nodes.NODE_CLASS_MAPPINGS[node["class_type"]]
-        if not hasattr(class_def, "IS_CHANGED"):
+        if issubclass(class_def, _ComfyNodeInternal) and first_real_override(class_def, "fingerprint_inputs") is not None:
+            is_changed_name = "fingerprint_inputs"
+        elif hasattr(class_def, "IS_CHANGED"):
+            is_changed_name = "IS_CHANGED"
+        else:
             self.is_changed[node_id] = False
             return False
         if "is_changed" in node:
@@ -166,7 +208,7 @@ class IsChangedCache:
         # Constants only: links count as missing, as in ComfyUI.
         input_data_all, _, hidden_inputs = get_input_data(node["inputs"], class_def, node_id, None)
         try:
-            is_changed = await _async_map_node_over_list(self.prompt_id, node_id, class_def, input_data_all, "IS_CHANGED")
+            is_changed = await _async_map_node_over_list(self.prompt_id, node_id, class_def, input_data_all, is_changed_name, hidden_inputs=hidden_inputs)
             is_changed = await resolve_map_node_over_list_results(is_changed)
             node["is_changed"] = [None if isinstance(x, ExecutionBlocker) else x for x in is_changed]
         except Exception as e:
@@ -219,7 +261,11 @@ _HIDDEN_FROM_EXTRA_DATA = {
 
 
 def get_input_data(inputs, class_def, unique_id, execution_list=None, dynprompt=None, extra_data={}):
-    valid_inputs = class_def.INPUT_TYPES()
+    is_v3 = issubclass(class_def, _ComfyNodeInternal)
+    if is_v3:
+        valid_inputs, schema = class_def.INPUT_TYPES(include_hidden=False, return_schema=True)
+    else:
+        valid_inputs = class_def.INPUT_TYPES()
     input_data_all = {}
     missing_keys = {}
     hidden_inputs_v3 = {}
@@ -235,6 +281,21 @@ def get_input_data(inputs, class_def, unique_id, execution_list=None, dynprompt=
             input_data_all[x] = cached.outputs[input_data[1]]
         elif input_category is not None:
             input_data_all[x] = [input_data]
+    if is_v3:
+        if schema.hidden:
+            if io.Hidden.prompt in schema.hidden:
+                hidden_inputs_v3[io.Hidden.prompt] = dynprompt.get_original_prompt() if dynprompt is not None else {}
+            if io.Hidden.dynprompt in schema.hidden:
+                hidden_inputs_v3[io.Hidden.dynprompt] = dynprompt
+            if io.Hidden.extra_pnginfo in schema.hidden:
+                hidden_inputs_v3[io.Hidden.extra_pnginfo] = extra_data.get("extra_pnginfo", None)
+            if io.Hidden.unique_id in schema.hidden:
+                hidden_inputs_v3[io.Hidden.unique_id] = unique_id
+            if io.Hidden.auth_token_comfy_org in schema.hidden:
+                hidden_inputs_v3[io.Hidden.auth_token_comfy_org] = extra_data.get("auth_token_comfy_org", None)
+            if io.Hidden.api_key_comfy_org in schema.hidden:
+                hidden_inputs_v3[io.Hidden.api_key_comfy_org] = extra_data.get("api_key_comfy_org", None)
+        return input_data_all, missing_keys, hidden_inputs_v3
     for x, kind in valid_inputs.get("hidden", {}).items():
         if kind == "PROMPT":
             input_data_all[x] = [dynprompt.get_original_prompt() if dynprompt is not None else {}]
@@ -270,7 +331,14 @@ async def _async_map_node_over_list(prompt_id, unique_id, obj, input_data_all, f
             return
         if pre_execute_cb is not None and index is not None:
             pre_execute_cb(index)
-        f = getattr(obj, func)
+        if isinstance(obj, _ComfyNodeInternal) or (is_class(obj) and issubclass(obj, _ComfyNodeInternal)):
+            # V3: the classmethod runs on a locked clone of the class carrying this call's hidden values
+            type_obj = obj if is_class(obj) else type(obj)
+            type_obj.VALIDATE_CLASS()
+            class_clone = type_obj.PREPARE_CLASS_CLONE(hidden_inputs)
+            f = make_locked_method_func(type_obj, func, class_clone)
+        else:
+            f = getattr(obj, func)
         if inspect.iscoroutinefunction(f):
             async def async_wrapper(f, prompt_id, unique_id, list_index, args):
                 with CurrentNodeContext(prompt_id, unique_id, list_index):
@@ -334,6 +402,27 @@ async def execute(server, dynprompt, caches, current_item, extra_data, executed,
                     results.append(r)
             del pending_async_nodes[unique_id]
             output_data, output_ui, has_subgraph = get_output_from_returns(results, class_def)
+        elif unique_id in pending_subgraph_results:
+            # The expanded subgraph has run: this node's outputs are its own constants and the
+            # subgraph's outputs it linked to. No "executing" for this second staging.
+            resolved_outputs = []
+            for is_subgraph, result in pending_subgraph_results[unique_id]:
+                if not is_subgraph:
+                    resolved_outputs.append(result)
+                    continue
+                resolved_output = []
+                for r in result:
+                    if is_link(r):
+                        node_cached = execution_list.get_cache(r[0], unique_id)
+                        for o in node_cached.outputs[r[1]]:
+                            resolved_output.append(o)
+                    else:
+                        resolved_output.append(r)
+                resolved_outputs.append(tuple(resolved_output))
+            output_data = merge_result_data(resolved_outputs, class_def)
+            output_ui = []
+            del pending_subgraph_results[unique_id]
+            has_subgraph = False
         else:
             get_progress_state().start_progress(unique_id)
             input_data_all, missing_keys, hidden_inputs = get_input_data(inputs, class_def, unique_id, execution_list, dynprompt, extra_data)
@@ -346,7 +435,11 @@ async def execute(server, dynprompt, caches, current_item, extra_data, executed,
                 obj = class_def()
                 caches.objects.set(unique_id, obj)
 
-            if getattr(obj, "check_lazy_status", None) is not None:
+            if issubclass(class_def, _ComfyNodeInternal):
+                lazy_status_present = first_real_override(class_def, "check_lazy_status") is not None
+            else:
+                lazy_status_present = getattr(obj, "check_lazy_status", None) is not None
+            if lazy_status_present:
                 required_inputs = await _async_map_node_over_list(prompt_id, unique_id, obj, input_data_all, "check_lazy_status", allow_interrupt=True, hidden_inputs=hidden_inputs)
                 required_inputs = await resolve_map_node_over_list_results(required_inputs)
                 required_inputs = set(sum([r for r in required_inputs if isinstance(r, list)], []))
@@ -374,10 +467,7 @@ async def execute(server, dynprompt, caches, current_item, extra_data, executed,
                 return ExecutionBlocker(None)
 
             def pre_execute_cb(call_index):
-                # ComfyUI points GraphBuilder's default id prefix at this call (the stand-in has no GraphBuilder).
-                builder = getattr(_graph_utils, "GraphBuilder", None)
-                if builder is not None:
-                    builder.set_default_prefix(unique_id, call_index, 0)
+                GraphBuilder.set_default_prefix(unique_id, call_index, 0)
 
             output_data, output_ui, has_subgraph, has_pending_tasks = await get_output_data(prompt_id, unique_id, obj, input_data_all, execution_block_cb=execution_block_cb, pre_execute_cb=pre_execute_cb, hidden_inputs=hidden_inputs)
             if has_pending_tasks:
@@ -401,6 +491,38 @@ async def execute(server, dynprompt, caches, current_item, extra_data, executed,
             }
             if server.client_id is not None:
                 server.send_sync("executed", {"node": unique_id, "display_node": display_node_id, "output": output_ui, "prompt_id": prompt_id}, server.client_id)
+        if has_subgraph:
+            cached_outputs = []
+            new_node_ids = []
+            new_output_ids = []
+            new_output_links = []
+            for new_graph, node_outputs in output_data:
+                if new_graph is None:
+                    cached_outputs.append((False, node_outputs))
+                    continue
+                for node_id, node_info in new_graph.items():
+                    new_node_ids.append(node_id)
+                    display_id = node_info.get("override_display_id", unique_id)
+                    dynprompt.add_ephemeral_node(node_id, node_info, unique_id, display_id)
+                    new_class_def = nodes.NODE_CLASS_MAPPINGS[node_info["class_type"]]
+                    if hasattr(new_class_def, "OUTPUT_NODE") and new_class_def.OUTPUT_NODE == True:  # noqa: E712
+                        new_output_ids.append(node_id)
+                for value in node_outputs:
+                    if is_link(value):
+                        new_output_links.append((value[0], value[1]))
+                cached_outputs.append((True, node_outputs))
+            new_node_ids = set(new_node_ids)
+            for cache in caches.all:
+                subcache = await cache.ensure_subcache_for(unique_id, new_node_ids)
+                subcache.clean_unused()
+            for node_id in new_output_ids:
+                execution_list.add_node(node_id)
+                execution_list.cache_link(node_id, unique_id)
+            for link in new_output_links:
+                execution_list.add_strong_link(link[0], link[1], unique_id)
+            pending_subgraph_results[unique_id] = cached_outputs
+            return (ExecutionResult.PENDING, None, None)
+
         cache_entry = CacheEntry(ui=ui_outputs.get(unique_id), outputs=output_data)
         execution_list.cache_update(unique_id, cache_entry)
         caches.outputs.set(unique_id, cache_entry)
@@ -554,7 +676,12 @@ async def validate_inputs(prompt_id, prompt, item, validated):
     valid = True
     validate_function_inputs = []
     validate_has_kwargs = False
-    validate_function = getattr(obj_class, "VALIDATE_INPUTS", None)
+    if issubclass(obj_class, _ComfyNodeInternal):
+        validate_function_name = "validate_inputs"
+        validate_function = first_real_override(obj_class, validate_function_name)
+    else:
+        validate_function_name = "VALIDATE_INPUTS"
+        validate_function = getattr(obj_class, validate_function_name, None)
     if validate_function is not None:
         argspec = inspect.getfullargspec(validate_function)
         validate_function_inputs = argspec.args
@@ -611,7 +738,7 @@ async def validate_inputs(prompt_id, prompt, item, validated):
         input_filtered = {x: v for x, v in input_data_all.items() if x in validate_function_inputs or validate_has_kwargs}
         if "input_types" in validate_function_inputs:
             input_filtered["input_types"] = [received_types]
-        ret = await _async_map_node_over_list(prompt_id, unique_id, obj_class, input_filtered, "VALIDATE_INPUTS", hidden_inputs=hidden_inputs)
+        ret = await _async_map_node_over_list(prompt_id, unique_id, obj_class, input_filtered, validate_function_name, hidden_inputs=hidden_inputs)
         ret = await resolve_map_node_over_list_results(ret)
         errors.extend(_v.custom_validation_failures(input_filtered, ret, ExecutionBlocker))
 

@@ -12,13 +12,17 @@ each module loaded; a ``pyproject.toml`` with ``[tool.comfy] web`` registers tha
 project's name (``comfy_config`` is not part of the mock: ``_project_web`` reads the two fields
 ``load_custom_node`` uses, as ComfyUI does with its requirements installed); node classes are
 registered unless their name is in ``ignore`` (display names are all taken) and get
-``RELATIVE_PYTHON_MODULE``. ComfyUI's V3 branch (``comfy_entrypoint``) needs ``comfy_api``, which
-this era's mock does not have: such a package fails through ComfyUI's own "Cannot import" path
-with a message saying so, never loads silently.
+``RELATIVE_PYTHON_MODULE``. A package without ``NODE_CLASS_MAPPINGS`` but with a callable
+``comfy_entrypoint`` (awaited when it is a coroutine function) is a V3 extension: it must return
+a ``comfy_api.latest.ComfyExtension``, whose ``get_node_list()`` is awaited (``on_load()`` is not,
+in 0.3.75); each node class is registered under its schema's ``node_id`` (unless ignored) and its
+``display_name`` is taken even for an ignored node. A failure there is logged as "Error while
+calling comfy_entrypoint" and the package counts as not loaded.
 """
 from __future__ import annotations  # as ComfyUI 0.3.75's nodes.py: its annotations are strings
 
 import importlib.util
+import inspect
 import logging
 import os
 import sys
@@ -26,6 +30,7 @@ import traceback
 
 import comfy.model_management
 import folder_paths
+from comfy_api.latest import ComfyExtension
 
 from pytest_comfyruntime.nodes import txt2img as _txt2img
 
@@ -139,10 +144,29 @@ async def load_custom_node(module_path: str, ignore=set(), module_parent="custom
             if not callable(entrypoint):
                 logging.warning(f"comfy_entrypoint in {module_path} is not callable, skipping.")
                 return False
-            # ComfyUI 0.3.75 calls it and registers its nodes with comfy_api's ComfyExtension and io
-            raise NotImplementedError(
-                "the pytest-comfyruntime mock of ComfyUI era C does not support V3 extensions (comfy_entrypoint) "
-                "yet: it has no comfy_api; run this package on era D or on a real ComfyUI root (--comfyui-root)")
+            try:
+                if inspect.iscoroutinefunction(entrypoint):
+                    extension = await entrypoint()
+                else:
+                    extension = entrypoint()
+                if not isinstance(extension, ComfyExtension):
+                    logging.warning(f"comfy_entrypoint in {module_path} did not return a ComfyExtension, skipping.")
+                    return False
+                node_list = await extension.get_node_list()  # 0.3.75 never calls on_load()
+                if not isinstance(node_list, list):
+                    logging.warning(f"comfy_entrypoint in {module_path} did not return a list of nodes, skipping.")
+                    return False
+                for node_cls in node_list:
+                    schema = node_cls.GET_SCHEMA()
+                    if schema.node_id not in ignore:
+                        NODE_CLASS_MAPPINGS[schema.node_id] = node_cls
+                        node_cls.RELATIVE_PYTHON_MODULE = "{}.{}".format(module_parent, get_module_name(module_path))
+                    if schema.display_name is not None:
+                        NODE_DISPLAY_NAME_MAPPINGS[schema.node_id] = schema.display_name
+                return True
+            except Exception as e:
+                logging.warning(f"Error while calling comfy_entrypoint in {module_path}: {e}")
+                return False
         else:
             logging.warning(f"Skip {module_path} module for custom nodes due to the lack of NODE_CLASS_MAPPINGS or NODES_LIST (need one).")
             return False

@@ -38,8 +38,18 @@ mock, verified against real ComfyUI 0.3.75, is the base; the 2026 differences ar
   by name still fails the node when it returns something other than True.
 - ``PromptQueue.interrupt_if_running(prompt_id)``.
 
-Not reproduced (as in era C): V3 (``comfy_api``) nodes, subgraph expansion (a node returning
-``"expand"`` fails with a message saying so), loop nodes, asset registration (only ``NoAssets``),
+- V3 nodes run as in era C, with ``v3_data`` instead of era C's ``hidden_inputs``:
+  ``get_input_data`` puts a V3 node's hidden values (also ``comfy_usage_source`` and
+  ``execution_list``) into ``v3_data["hidden_inputs"]``, ``_async_map_node_over_list`` builds the
+  locked class clone with ``PREPARE_CLASS_CLONE(v3_data)`` and passes the inputs through
+  ``_io.build_nested_inputs``, a V3 node with ``accept_all_inputs`` gets inputs its schema does
+  not name, and ``validate_inputs`` reads the node's inputs through
+  ``_io.get_finalized_class_inputs`` (an ``invalid_dynamic_input`` error when that raises).
+
+- Subgraph expansion runs as in era C (the caches' ``ensure_subcache_for`` is awaited).
+
+Not reproduced: loop nodes (``execution_list.inhibit_nodes`` and the Start/End Loop nodes that
+use it), asset registration (only ``NoAssets``),
 video metadata, pinned-memory release and ComfyUI's dynamic-VRAM hooks. Prompts run under
 ``torch.inference_mode()`` only when the test process has already imported torch.
 """
@@ -74,8 +84,7 @@ from comfy_execution.caching import (
     RAM_CACHE_LARGE_INTERMEDIATE,
 )
 from comfy_execution.graph import DynamicPrompt, ExecutionBlocker, ExecutionList, get_input_info
-from comfy_execution import graph_utils as _graph_utils
-from comfy_execution.graph_utils import is_link
+from comfy_execution.graph_utils import GraphBuilder, is_link
 from comfy_execution.validation import LoopValidationError, validate_loops, validate_node_input
 from comfy_execution.progress import (
     WebUIProgressHandler,
@@ -88,6 +97,8 @@ from comfy_execution.asset_enrichment import emit_cached_output, register_execut
 from comfy_execution.media_enrichment import enrich_output_with_media_metadata
 from comfy_execution.cache_provider import _get_cache_providers, _has_cache_providers, _logger as _cache_logger
 from comfy_execution import cache_provider as _cache_provider
+from comfy_api.internal import _ComfyNodeInternal, _NodeOutputInternal, first_real_override, is_class, make_locked_method_func
+from comfy_api.latest import io, _io
 
 from pytest_comfyruntime.executor import _validation as _v
 
@@ -204,26 +215,51 @@ def merge_result_data(results, obj):
 def get_output_from_returns(return_values, obj):
     results = []
     uis = []
+    subgraph_results = []
+    has_subgraph = False
     for r in return_values:
         if isinstance(r, dict):
             if "ui" in r:
                 uis.append(r["ui"])
             if "expand" in r:
-                raise NotImplementedError(
-                    f"{type(obj).__name__} returned 'expand' (subgraph expansion), which the "
-                    "pytest-comfyruntime mock does not run; use the real ComfyUI backend for it")
-            if "result" in r:
+                # an expansion: the results wait for the subgraph
+                has_subgraph = True
+                result = r.get("result", None)
+                if isinstance(result, ExecutionBlocker):
+                    result = tuple([result] * len(obj.RETURN_TYPES))
+                subgraph_results.append((r["expand"], result))
+            elif "result" in r:
                 result = r.get("result", None)
                 if isinstance(result, ExecutionBlocker):
                     result = tuple([result] * len(obj.RETURN_TYPES))
                 results.append(result)
+                subgraph_results.append((None, result))
+        elif isinstance(r, _NodeOutputInternal):  # V3
+            if r.ui is not None:
+                uis.append(r.ui if isinstance(r.ui, dict) else r.ui.as_dict())
+            if r.expand is not None:
+                has_subgraph = True
+                result = r.result
+                if r.block_execution is not None:
+                    result = tuple([ExecutionBlocker(r.block_execution)] * len(obj.RETURN_TYPES))
+                subgraph_results.append((r.expand, result))
+            elif r.result is not None:
+                result = r.result
+                if r.block_execution is not None:
+                    result = tuple([ExecutionBlocker(r.block_execution)] * len(obj.RETURN_TYPES))
+                results.append(result)
+                subgraph_results.append((None, result))
         else:
             if isinstance(r, ExecutionBlocker):
                 r = tuple([r] * len(obj.RETURN_TYPES))
             results.append(r)
-    output = merge_result_data(results, obj) if results else []
+            subgraph_results.append((None, r))
+    if has_subgraph:
+        output = subgraph_results
+    else:
+        output = merge_result_data(results, obj) if results else []
     ui = {k: [y for x in uis for y in x[k]] for k in uis[0].keys()} if uis else dict()
-    return output, ui, False
+    return output, ui, has_subgraph
 
 
 def _inference_mode():
@@ -245,7 +281,11 @@ class IsChangedCache:
             return self.is_changed[node_id]
         node = self.dynprompt.get_node(node_id)
         class_def = nodes.NODE_CLASS_MAPPINGS[node["class_type"]]
-        if not hasattr(class_def, "IS_CHANGED"):
+        if issubclass(class_def, _ComfyNodeInternal) and first_real_override(class_def, "fingerprint_inputs") is not None:
+            is_changed_name = "fingerprint_inputs"
+        elif hasattr(class_def, "IS_CHANGED"):
+            is_changed_name = "IS_CHANGED"
+        else:
             self.is_changed[node_id] = False
             return False
         if "is_changed" in node:
@@ -254,7 +294,7 @@ class IsChangedCache:
         # Constants only: links count as missing, as in ComfyUI.
         input_data_all, _, v3_data = get_input_data(node["inputs"], class_def, node_id, None)
         try:
-            is_changed = await _async_map_node_over_list(self.prompt_id, node_id, class_def, input_data_all, "IS_CHANGED", v3_data=v3_data)
+            is_changed = await _async_map_node_over_list(self.prompt_id, node_id, class_def, input_data_all, is_changed_name, v3_data=v3_data)
             is_changed = await resolve_map_node_over_list_results(is_changed)
             node["is_changed"] = [None if isinstance(x, ExecutionBlocker) else x for x in is_changed]
         except Exception as e:
@@ -307,9 +347,21 @@ _HIDDEN_FROM_EXTRA_DATA = {
 }
 
 
+_HIDDEN_V3_FROM_EXTRA_DATA = (
+    (io.Hidden.extra_pnginfo, "extra_pnginfo"),
+    (io.Hidden.auth_token_comfy_org, "auth_token_comfy_org"),
+    (io.Hidden.api_key_comfy_org, "api_key_comfy_org"),
+    (io.Hidden.comfy_usage_source, "comfy_usage_source"),
+)
+
+
 def get_input_data(inputs, class_def, unique_id, execution_list=None, dynprompt=None, extra_data={}):
+    is_v3 = issubclass(class_def, _ComfyNodeInternal)
     v3_data = {}
+    hidden_inputs_v3 = {}
     valid_inputs = class_def.INPUT_TYPES()
+    if is_v3:
+        valid_inputs, hidden, v3_data = _io.get_finalized_class_inputs(valid_inputs, inputs)
     input_data_all = {}
     missing_keys = {}
     for x in inputs:
@@ -322,8 +374,23 @@ def get_input_data(inputs, class_def, unique_id, execution_list=None, dynprompt=
                 input_data_all[x] = (None,)
                 continue
             input_data_all[x] = cached.outputs[input_data[1]]
-        elif input_category is not None:
+        elif input_category is not None or (is_v3 and class_def.ACCEPT_ALL_INPUTS):
             input_data_all[x] = [input_data]
+    if is_v3:
+        if hidden is not None:
+            if io.Hidden.prompt.name in hidden:
+                hidden_inputs_v3[io.Hidden.prompt] = dynprompt.get_original_prompt() if dynprompt is not None else {}
+            if io.Hidden.dynprompt.name in hidden:
+                hidden_inputs_v3[io.Hidden.dynprompt] = dynprompt
+            if io.Hidden.unique_id.name in hidden:
+                hidden_inputs_v3[io.Hidden.unique_id] = unique_id
+            for kind, key in _HIDDEN_V3_FROM_EXTRA_DATA:
+                if kind.name in hidden:
+                    hidden_inputs_v3[kind] = extra_data.get(key, None)
+            if io.Hidden.execution_list.name in hidden:
+                hidden_inputs_v3[io.Hidden.execution_list] = execution_list
+        v3_data["hidden_inputs"] = hidden_inputs_v3
+        return input_data_all, missing_keys, v3_data
     for x, kind in valid_inputs.get("hidden", {}).items():
         if kind == "PROMPT":
             input_data_all[x] = [dynprompt.get_original_prompt() if dynprompt is not None else {}]
@@ -362,7 +429,16 @@ async def _async_map_node_over_list(prompt_id, unique_id, obj, input_data_all, f
             return
         if pre_execute_cb is not None and index is not None:
             pre_execute_cb(index)
-        f = getattr(obj, func)
+        if isinstance(obj, _ComfyNodeInternal) or (is_class(obj) and issubclass(obj, _ComfyNodeInternal)):
+            # V3: the classmethod runs on a locked clone of the class carrying this call's hidden values
+            type_obj = obj if is_class(obj) else type(obj)
+            type_obj.VALIDATE_CLASS()
+            class_clone = type_obj.PREPARE_CLASS_CLONE(v3_data)
+            f = make_locked_method_func(type_obj, func, class_clone)
+            if v3_data is not None:
+                inputs = _io.build_nested_inputs(inputs, v3_data, input_is_list=input_is_list)
+        else:
+            f = getattr(obj, func)
         if inspect.iscoroutinefunction(f):
             async def async_wrapper(f, prompt_id, unique_id, list_index, args):
                 with CurrentNodeContext(prompt_id, unique_id, list_index):
@@ -431,6 +507,27 @@ async def execute(server, dynprompt, caches, current_item, extra_data, executed,
                     results.append(r)
             del pending_async_nodes[unique_id]
             output_data, output_ui, has_subgraph = get_output_from_returns(results, class_def)
+        elif unique_id in pending_subgraph_results:
+            # The expanded subgraph has run: this node's outputs are its own constants and the
+            # subgraph's outputs it linked to. No "executing" for this second staging.
+            resolved_outputs = []
+            for is_subgraph, result in pending_subgraph_results[unique_id]:
+                if not is_subgraph:
+                    resolved_outputs.append(result)
+                    continue
+                resolved_output = []
+                for r in result:
+                    if is_link(r):
+                        node_cached = execution_list.get_cache(r[0], unique_id)
+                        for o in node_cached.outputs[r[1]]:
+                            resolved_output.append(o)
+                    else:
+                        resolved_output.append(r)
+                resolved_outputs.append(tuple(resolved_output))
+            output_data = merge_result_data(resolved_outputs, class_def)
+            output_ui = []
+            del pending_subgraph_results[unique_id]
+            has_subgraph = False
         else:
             get_progress_state().start_progress(unique_id)
             input_data_all, missing_keys, v3_data = get_input_data(inputs, class_def, unique_id, execution_list, dynprompt, extra_data)
@@ -443,7 +540,11 @@ async def execute(server, dynprompt, caches, current_item, extra_data, executed,
                 obj = class_def()
                 await caches.objects.set(unique_id, obj)
 
-            if getattr(obj, "check_lazy_status", None) is not None:
+            if issubclass(class_def, _ComfyNodeInternal):
+                lazy_status_present = first_real_override(class_def, "check_lazy_status") is not None
+            else:
+                lazy_status_present = getattr(obj, "check_lazy_status", None) is not None
+            if lazy_status_present:
                 v3_data_lazy = v3_data.copy()  # a wrapper on get_input_data must return a dict here
                 v3_data_lazy["create_dynamic_tuple"] = True
                 required_inputs = await _async_map_node_over_list(prompt_id, unique_id, obj, input_data_all, "check_lazy_status", allow_interrupt=True, v3_data=v3_data_lazy)
@@ -475,10 +576,7 @@ async def execute(server, dynprompt, caches, current_item, extra_data, executed,
                 return ExecutionBlocker(None)
 
             def pre_execute_cb(call_index):
-                # ComfyUI points GraphBuilder's default id prefix at this call (the stand-in has no GraphBuilder).
-                builder = getattr(_graph_utils, "GraphBuilder", None)
-                if builder is not None:
-                    builder.set_default_prefix(unique_id, call_index, 0)
+                GraphBuilder.set_default_prefix(unique_id, call_index, 0)
 
             output_data, output_ui, has_subgraph, has_pending_tasks = await get_output_data(prompt_id, unique_id, obj, input_data_all, execution_block_cb=execution_block_cb, pre_execute_cb=pre_execute_cb, v3_data=v3_data)
             if has_pending_tasks:
@@ -504,6 +602,38 @@ async def execute(server, dynprompt, caches, current_item, extra_data, executed,
             cache_ui_value = {"meta": meta, "output": output_ui}
             if server.client_id is not None:
                 server.send_sync("executed", {"node": unique_id, "display_node": display_node_id, "output": enriched_output_ui, "prompt_id": prompt_id}, server.client_id)
+        if has_subgraph:
+            cached_outputs = []
+            new_node_ids = []
+            new_output_ids = []
+            new_output_links = []
+            for new_graph, node_outputs in output_data:
+                if new_graph is None:
+                    cached_outputs.append((False, node_outputs))
+                    continue
+                for node_id, node_info in new_graph.items():
+                    new_node_ids.append(node_id)
+                    display_id = node_info.get("override_display_id", unique_id)
+                    dynprompt.add_ephemeral_node(node_id, node_info, unique_id, display_id)
+                    new_class_def = nodes.NODE_CLASS_MAPPINGS[node_info["class_type"]]
+                    if hasattr(new_class_def, "OUTPUT_NODE") and new_class_def.OUTPUT_NODE == True:  # noqa: E712
+                        new_output_ids.append(node_id)
+                for value in node_outputs:
+                    if is_link(value):
+                        new_output_links.append((value[0], value[1]))
+                cached_outputs.append((True, node_outputs))
+            new_node_ids = set(new_node_ids)
+            for cache in caches.all:
+                subcache = await cache.ensure_subcache_for(unique_id, new_node_ids)
+                subcache.clean_unused()
+            for node_id in new_output_ids:
+                execution_list.add_node(node_id)
+                execution_list.cache_link(node_id, unique_id)
+            for link in new_output_links:
+                execution_list.add_strong_link(link[0], link[1], unique_id)
+            pending_subgraph_results[unique_id] = cached_outputs
+            return (ExecutionResult.PENDING, None, None)
+
         cache_entry = CacheEntry(ui=cache_ui_value, outputs=output_data)
         execution_list.cache_update(unique_id, cache_entry)
         await caches.outputs.set(unique_id, cache_entry)
@@ -745,11 +875,23 @@ async def validate_inputs(prompt_id, prompt, item, validated, visiting=None):
 
     errors = []
     valid = True
+    v3_data = None
     validate_function_inputs = []
     validate_has_kwargs = False
-    class_inputs = obj_class.INPUT_TYPES()
-    validate_function_name = "VALIDATE_INPUTS"
-    validate_function = getattr(obj_class, validate_function_name, None)
+    if issubclass(obj_class, _ComfyNodeInternal):
+        class_inputs = obj_class.INPUT_TYPES()
+        try:
+            class_inputs, _, v3_data = _io.get_finalized_class_inputs(class_inputs, inputs)
+        except _io.DynamicInputError as ex:
+            errors.append(_v.error("invalid_dynamic_input", "Invalid dynamic input", str(ex), {"input_name": ex.input_name}))
+            validated[unique_id] = (False, errors, unique_id)
+            return validated[unique_id]
+        validate_function_name = "validate_inputs"
+        validate_function = first_real_override(obj_class, validate_function_name)
+    else:
+        class_inputs = obj_class.INPUT_TYPES()
+        validate_function_name = "VALIDATE_INPUTS"
+        validate_function = getattr(obj_class, validate_function_name, None)
     if validate_function is not None:
         argspec = inspect.getfullargspec(validate_function)
         validate_function_inputs = argspec.args

@@ -13,8 +13,7 @@ with display names of ignored nodes left out too, and the V3 branch: ``comfy_ent
 display name. ComfyUI builds the spec with ``app.governance.pack_module_spec`` for ``custom_nodes``,
 which without an organisation's custom-node policy is ``importlib.util.spec_from_file_location``
 itself (with one, a loader that never reads bytecode); the mock has no ``app`` package and no
-policy, so it calls ``spec_from_file_location``. The mock's ``comfy_api.latest`` has
-``ComfyExtension`` but not ``io``: a package importing ``io`` fails to import here.
+policy, so it calls ``spec_from_file_location``.
 """
 import importlib.util
 import inspect

@@ -202,6 +202,16 @@ class BasicCache:
             return None
         return self.cache.get(self.cache_key_set.get_data_key(node_id))
 
+    def _ensure_subcache(self, node_id, children_ids):
+        """The cache of the nodes ``node_id`` expanded into (made on first use), set to them."""
+        subcache_key = self.cache_key_set.get_subcache_key(node_id)
+        subcache = self.subcaches.get(subcache_key, None)
+        if subcache is None:
+            subcache = BasicCache(self.key_class)
+            self.subcaches[subcache_key] = subcache
+        subcache.set_prompt(self.dynprompt, children_ids, self.is_changed_cache)
+        return subcache
+
     def _get_subcache(self, node_id):
         assert self.initialized
         return self.subcaches.get(self.cache_key_set.get_subcache_key(node_id))
@@ -239,6 +249,11 @@ class HierarchicalCache(BasicCache):
         cache = self._get_cache_for(node_id)
         assert cache is not None
         cache._set_immediate(node_id, value)
+
+    def ensure_subcache_for(self, node_id, children_ids):
+        cache = self._get_cache_for(node_id)
+        assert cache is not None
+        return cache._ensure_subcache(node_id, children_ids)
 
 
 class LRUCache(BasicCache):
@@ -280,3 +295,15 @@ class LRUCache(BasicCache):
     def set(self, node_id, value):
         self._mark_used(node_id)
         return self._set_immediate(node_id, value)
+
+    def ensure_subcache_for(self, node_id, children_ids):
+        # The subcache only tracks which expanded nodes are live; their entries stay in this cache.
+        super()._ensure_subcache(node_id, children_ids)
+        self.cache_key_set.add_keys(children_ids)
+        self._mark_used(node_id)
+        cache_key = self.cache_key_set.get_data_key(node_id)
+        self.children[cache_key] = []
+        for child_id in children_ids:
+            self._mark_used(child_id)
+            self.children[cache_key].append(self.cache_key_set.get_data_key(child_id))
+        return self

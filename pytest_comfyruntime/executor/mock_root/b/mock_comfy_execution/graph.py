@@ -4,9 +4,6 @@ Stages nodes synchronously and defines ``ExecutionBlocker`` here (era C moved it
 ``comfy_execution.graph_utils``, stages asynchronously, prefers async nodes when picking and keeps
 a per-consumer view of the output cache).
 """
-import asyncio
-import inspect
-
 import nodes
 from comfy_execution.graph_utils import is_link
 

@@ -214,6 +214,16 @@ class BasicCache:
             return None
         return self.cache.get(self.cache_key_set.get_data_key(node_id))
 
+    async def _ensure_subcache(self, node_id, children_ids):
+        """The cache of the nodes ``node_id`` expanded into (made on first use), set to them."""
+        subcache_key = self.cache_key_set.get_subcache_key(node_id)
+        subcache = self.subcaches.get(subcache_key, None)
+        if subcache is None:
+            subcache = BasicCache(self.key_class)
+            self.subcaches[subcache_key] = subcache
+        await subcache.set_prompt(self.dynprompt, children_ids, self.is_changed_cache)
+        return subcache
+
     def _get_subcache(self, node_id):
         assert self.initialized
         return self.subcaches.get(self.cache_key_set.get_subcache_key(node_id))
@@ -251,6 +261,11 @@ class HierarchicalCache(BasicCache):
         cache = self._get_cache_for(node_id)
         assert cache is not None
         cache._set_immediate(node_id, value)
+
+    async def ensure_subcache_for(self, node_id, children_ids):
+        cache = self._get_cache_for(node_id)
+        assert cache is not None
+        return await cache._ensure_subcache(node_id, children_ids)
 
 
 class LRUCache(BasicCache):
@@ -293,6 +308,18 @@ class LRUCache(BasicCache):
         self._mark_used(node_id)
         return self._set_immediate(node_id, value)
 
+    async def ensure_subcache_for(self, node_id, children_ids):
+        # The subcache only tracks which expanded nodes are live; their entries stay in this cache.
+        await super()._ensure_subcache(node_id, children_ids)
+        await self.cache_key_set.add_keys(children_ids)
+        self._mark_used(node_id)
+        cache_key = self.cache_key_set.get_data_key(node_id)
+        self.children[cache_key] = []
+        for child_id in children_ids:
+            self._mark_used(child_id)
+            self.children[cache_key].append(self.cache_key_set.get_data_key(child_id))
+        return self
+
 
 class NullCache:
     async def set_prompt(self, dynprompt, node_ids, is_changed_cache):
@@ -312,6 +339,9 @@ class NullCache:
 
     def set(self, node_id, value):
         pass
+
+    async def ensure_subcache_for(self, node_id, children_ids):
+        return self
 
 
 RAM_CACHE_HYSTERESIS = 1.1

@@ -19,7 +19,7 @@ import asyncio
 import bisect
 import itertools
 import logging
-import sys
+import sys as _sys  # (not a public name: ComfyUI's module imports torch instead)
 import time
 from abc import ABC, abstractmethod
 from typing import Dict, Mapping, Sequence
@@ -565,7 +565,7 @@ class RAMPressureCache(LRUCache):
         """Evicts while available RAM is below ``target`` bytes; returns the bytes accounted freed."""
         if virtual_memory_available() >= target:
             return 0
-        torch = sys.modules.get("torch")
+        torch = _sys.modules.get("torch")
         tensor_type = getattr(torch, "Tensor", None)
         clean_list = []
         for key, cache_entry in self.cache.items():

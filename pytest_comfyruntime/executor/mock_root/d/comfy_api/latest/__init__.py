@@ -10,14 +10,18 @@ So an extension registers with ``await Caching().register_provider(p)`` (or
 ``comfy_execution.cache_provider.register_cache_provider(p)``. ComfyUI's docstring example
 ``Caching.register_provider(p)`` (on the class) binds ``p`` as ``self`` and fails the same way here.
 
-Not reproduced: the V3 node API (``io``, ``ui``, ``IO``, ``UI``, ``Input``, ``InputImpl``,
-``Types``), ``ComfyAPISync``, ``sdk`` and ``NodeReplacement``; only public names the real
-module has are defined.
+``io`` (also ``IO``) is the V3 node API (ComfyUI binds ``_io_public``, a re-export of ``_io``;
+the stand-in binds its ``_io``). ``sdk`` is the custom-node SDK's public module; the stand-in has
+its provider seam only (see ``_sdk``). Not reproduced: ``ui``, ``UI``, ``Input``, ``InputImpl``,
+``Types``, ``ComfyAPISync`` and ``NodeReplacement``; only public names the real module has are
+defined.
 """
 from abc import ABC, abstractmethod
 
 from comfy_execution.progress import get_progress_state
 from comfy_execution.utils import get_executing_context
+
+from . import _io as io
 
 
 class _ProxiedSingletonMeta(type):
@@ -84,4 +88,9 @@ Caching = ComfyAPI_latest.Caching
 
 ComfyAPI = ComfyAPI_latest
 
-__all__ = ["ComfyAPI", "Caching", "ComfyExtension"]
+IO = io
+
+# Custom-node SDK: only its provider seam (see ``_sdk``).
+from . import _sdk_public as sdk  # noqa: E402
+
+__all__ = ["ComfyAPI", "Caching", "ComfyExtension", "io", "IO", "sdk"]
