@@ -76,10 +76,12 @@ class HookSet:
                     out.add(f"{provider_label(provider)}.{method}")
         return out
 
-    def codes(self) -> tuple[dict[CodeType, str | Callable[[FrameType], str | None]], set[CodeType]]:
+    def codes(self, *, plain: bool = False) -> tuple[dict[CodeType, str | Callable[[FrameType], str | None]],
+                                                     set[CodeType]]:
         """The probe's input: hook code -> its target (or a resolver, when one code serves several
         targets: a wrapper factory's inner function, a provider class registered twice), and the
-        code of every original, excluded."""
+        code of every original, excluded. ``plain``: labels only, a shared code labelled with all of
+        its targets (``"a | b"``), for a counter that cannot look at frames."""
         by_code: dict[CodeType, list[tuple[str, Any]]] = {}
         excluded: set[CodeType] = set()
         for hook in self.hooks:
@@ -90,7 +92,8 @@ class HookSet:
             if original is not None:
                 excluded.add(original)
         labels: dict[CodeType, str | Callable[[FrameType], str | None]] = {
-            code: (pairs[0][0] if len(pairs) == 1 else _closure_resolver(code, pairs)) for code, pairs in by_code.items()}
+            code: (pairs[0][0] if len(pairs) == 1 else " | ".join(t for t, _v in pairs) if plain
+                   else _closure_resolver(code, pairs)) for code, pairs in by_code.items()}
         by_provider: dict[CodeType, dict[int, str]] = {}
         for provider in self.providers:
             for method in PROVIDER_METHODS:
@@ -98,7 +101,8 @@ class HookSet:
                 if code is not None:
                     by_provider.setdefault(code, {})[id(provider)] = f"{provider_label(provider)}.{method}"
         for code, owners in by_provider.items():
-            labels[code] = next(iter(owners.values())) if len(owners) == 1 else _self_resolver(owners)
+            labels[code] = (next(iter(owners.values())) if len(owners) == 1 else " | ".join(owners.values()) if plain
+                            else _self_resolver(owners))
         return labels, excluded - set(labels)
 
     # -- switching ---------------------------------------------------------------------------

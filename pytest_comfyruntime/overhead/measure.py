@@ -370,6 +370,8 @@ def _count(runner: _Runner, hookset: HookSet, labels: Any, excluded: Any, settin
         if reason is not None:
             raise OverheadError(f"mode='count' with count_tool={tool!r}: {reason}")
         if tool == "sys.monitoring":
+            labels, excluded = hookset.codes(plain=True)  # the counter reads no frames: no resolvers
+
             def run_prompt(i: int) -> None:
                 runner.run_one(work.make_prompt(10_000_000 + i))
             def switch(on: bool) -> None:  # each index runs in both arms: a fresh executor, no cache hit
