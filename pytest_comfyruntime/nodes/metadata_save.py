@@ -18,10 +18,12 @@ holding ``{"runtime": {...}}``, the section of seeds 000/001 (its pydantic schem
 - Nothing of ``extra_data`` is written, and hidden ``API_KEY_COMFY_ORG`` / ``AUTH_TOKEN_COMFY_ORG``
   inputs the capture saw are redacted (named in the node's ``redacted``).
 
-Like ComfyUI's 2026 SaveImage it passes its images through (``RETURN_TYPES = ("IMAGE",)``). There
-is no V3 variant (``comfy_api.latest.io.ComfyNode``) yet: the mock ComfyUI did not reproduce V3
-nodes when this node was written. This module imports neither torch, numpy, PIL nor ComfyUI; ``folder_paths``, ``nodes``
-and the executing context are looked up when the node runs.
+Like ComfyUI's 2026 SaveImage it passes its images through (``RETURN_TYPES = ("IMAGE",)``).
+:func:`v3_metadata_save_classes` builds its V3 variant (``comfy_api.latest.io.ComfyNode``, class_type
+``ComfyRuntimeSaveImageV3``) on the ComfyUI in use (eras C and D, real 0.3.75+): same inputs, hidden
+values read from ``cls.hidden``, and the same files, written by a :class:`SaveImageWithRuntime`.
+This module imports neither torch, numpy, PIL nor ComfyUI; ``folder_paths``, ``nodes``,
+``comfy_api`` and the executing context are looked up when the node runs (or is built).
 
 The prompt id comes from ComfyUI's executing context (eras C and D) or, before that, from
 ``server.PromptServer.instance.last_prompt_id`` (what ``main.py`` sets before each prompt; with
@@ -51,12 +53,14 @@ __all__ = [
     "SENSITIVE_EXTRA_DATA_KEYS",
     "SENSITIVE_HIDDEN_TYPES",
     "SIDECAR_SUFFIX",
+    "V3_SAVE_CLASS_TYPE",
     "SaveImageWithRuntime",
     "build_runtime_section",
     "canonical_json",
     "current_prompt_id",
     "parsed_value",
     "place_runtime",
+    "v3_metadata_save_classes",
     "write_image_with_runtime",
 ]
 
@@ -300,6 +304,62 @@ class SaveImageWithRuntime(SaveImage):
     def extra_text(self, prompt_id: str | None) -> list[tuple[str, str]]:
         """More text chunks, written after ComfyUI's (the reference node writes none)."""
         return []
+
+
+#: The class_type :func:`v3_metadata_save_classes` registers its node under.
+V3_SAVE_CLASS_TYPE: Final = "ComfyRuntimeSaveImageV3"
+
+
+def v3_metadata_save_classes(io: Any = None) -> dict[str, type]:
+    """``{"ComfyRuntimeSaveImageV3": <V3 node>}``: the reference save node as a V3 node
+    (``comfy_api.latest.io.ComfyNode``), built on the ``io`` of the ComfyUI now in ``sys.modules``
+    (the mock of era C or D, a real 0.3.75+ root) or on ``io`` when given; call it while that
+    ComfyUI is active and register the result (``comfy_nodes.add``).
+
+    Its schema has :class:`SaveImageWithRuntime`'s inputs and output, is an output node (so
+    ``cls.hidden`` holds ``prompt`` and ``extra_pnginfo``) and asks for ``unique_id``. ``execute``
+    hands the images and ``cls.hidden``'s values to ``cls.saver()`` (a new
+    :class:`SaveImageWithRuntime`: the same section, placement and PNG writer, so the same files) and
+    returns ``io.NodeOutput(images, ui=...)``, never a dict (a dict from ``execute`` is a TypeError
+    on ComfyUI 0.3.75). A saver built on it overrides ``saver`` (and ``define_schema``).
+    """
+    if io is None:
+        import importlib
+
+        io = importlib.import_module("comfy_api.latest").io
+
+    class SaveImageWithRuntimeV3(io.ComfyNode):  # type: ignore[misc]  # (ComfyUI's io, imported at run time)
+        """:class:`SaveImageWithRuntime` as a V3 node."""
+
+        @classmethod
+        def define_schema(cls) -> Any:
+            return io.Schema(
+                node_id=V3_SAVE_CLASS_TYPE, display_name="Save Image (with runtime metadata, V3)", category="image",
+                is_output_node=True, hidden=[io.Hidden.prompt, io.Hidden.extra_pnginfo, io.Hidden.unique_id],
+                inputs=[io.Image.Input("images", tooltip="The images to save."),
+                        io.String.Input("filename_prefix", default="ComfyUI",
+                                        tooltip="The prefix for the file to save."),
+                        io.Int.Input("inline_limit_kb", default=DEFAULT_INLINE_LIMIT_KB, min=0, max=1 << 20,
+                                     optional=True,
+                                     tooltip="Runtime data larger than this goes to a sidecar file.")],
+                outputs=[io.Image.Output()])
+
+        @classmethod
+        def saver(cls) -> SaveImageWithRuntime:
+            """The V1 node that writes the files."""
+            return SaveImageWithRuntime()
+
+        @classmethod
+        def execute(cls, images: Sequence[StandInImage], filename_prefix: str = "ComfyUI",
+                    inline_limit_kb: int = DEFAULT_INLINE_LIMIT_KB) -> Any:
+            hidden = cls.hidden
+            saved = cls.saver().save_images(images, filename_prefix, inline_limit_kb,
+                                            prompt=getattr(hidden, "prompt", None),
+                                            extra_pnginfo=getattr(hidden, "extra_pnginfo", None),
+                                            unique_id=getattr(hidden, "unique_id", None))
+            return io.NodeOutput(*saved["result"], ui=saved["ui"])
+
+    return {V3_SAVE_CLASS_TYPE: SaveImageWithRuntimeV3}
 
 
 METADATA_NODE_CLASS_MAPPINGS: Final[Mapping[str, type]] = MappingProxyType({

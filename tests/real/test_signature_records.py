@@ -12,8 +12,11 @@ from pytest_comfyruntime.executor import signatures
 
 
 def test_record_matches_the_real_module(runtime):
-    era = runtime.backends["real"].era.key
-    record = signatures.load_record(era)
+    backend = runtime.backends["real"]
+    era = backend.era.key
+    # the record of the signature read from the root's code (A to C: the era's own; 2026: "D" or "D-11")
+    assert backend.signature == signatures.detect_signature(era, (backend.real.info.root / "execution.py").read_text())
+    record = signatures.load_record(backend.signature)
     assert record["obtained"] == "run", f"{signatures.origin(record)}: there is no real ComfyUI to compare it with"
     with backend_harness(runtime, "real"):
         real = signatures.record_from_modules(era, importlib.import_module)
