@@ -159,7 +159,8 @@ def test_clean_hook_retains_nothing(load: Loader) -> None:
     r = measure_retained(ext.on_prompt, [file_of(ext)])
     assert r.leak is False
     assert abs(r.retained_kb_per_prompt) < 0.05
-    assert all(abs(value) < 0.1 for value in r.checkpoints_kb)
+    # at most a dict's table between checkpoints (0.16 KB on Python 3.10), never a session's 1000 bytes
+    assert all(abs(value) < 0.5 for value in r.checkpoints_kb)
 
 
 @pytest.mark.usefixtures("not_tracing")
