@@ -13,7 +13,8 @@ import sys
 import pytest
 from mockera import mock_era
 
-from pytest_comfyruntime.nodes.basic import EXPANSION_NODE_CLASS_MAPPINGS, v3_node_classes
+from pytest_comfyruntime.nodes.expansion import EXPANSION_NODE_CLASS_MAPPINGS
+from pytest_comfyruntime.nodes.v3 import v3_node_classes
 
 EXPANSION_ERAS = ["B", "C", "D"]
 CLIENT = {"client_id": "expand"}

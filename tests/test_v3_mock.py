@@ -16,7 +16,7 @@ import pytest
 from mockera import mock_era
 
 from pytest_comfyruntime.executor.custom_nodes import load_custom_nodes
-from pytest_comfyruntime.nodes.basic import V3_CLASS_TYPES, v3_node_classes
+from pytest_comfyruntime.nodes.v3 import V3_CLASS_TYPES, v3_node_classes
 
 V3_ERAS = ["C", "D"]
 CLIENT = {"client_id": "v3"}

@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from pytest_comfyruntime.checks.parity import parity_diff, record_series
 from pytest_comfyruntime.executor.harness import ExecutorHarness
 from pytest_comfyruntime.nodes import TEST_NODE_CLASS_MAPPINGS
-from pytest_comfyruntime.nodes.basic import EXPANSION_NODE_CLASS_MAPPINGS, v3_node_classes
+from pytest_comfyruntime.nodes.expansion import EXPANSION_NODE_CLASS_MAPPINGS
+from pytest_comfyruntime.nodes.v3 import v3_node_classes
 
 CLIENT = {"client_id": "parity"}
 

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from pytest_comfyruntime.checks.parity import clean, parity_diff, record_series
 from pytest_comfyruntime.executor.harness import ExecutorHarness, PromptValidationError
 from pytest_comfyruntime.nodes import TEST_NODE_CLASS_MAPPINGS
-from pytest_comfyruntime.nodes.basic import v3_node_classes
+from pytest_comfyruntime.nodes.v3 import v3_node_classes
 
 CLIENT = {"client_id": "parity"}
 
