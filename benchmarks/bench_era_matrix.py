@@ -24,7 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ERAS = ("A", "B", "C", "D")
+from pytest_comfyruntime.executor.eras import ERAS as _ALL
+
+ERAS = tuple(_ALL)  # every era `--comfyruntime-era all` runs (D-11 included)
 SUITE = '''
 import pytest
 

@@ -23,6 +23,12 @@ class Mock:
     nodes: ModuleType
     registry: NodeRegistry
 
+    @property
+    def gen(self) -> str:
+        """The generation: the era, or the era a variant belongs to ("D" for "D-11"), for facts of
+        the files a variant shares with its base (``nodes``, ``comfy_api``, ...)."""
+        return ERAS[self.era].base
+
     def harness(self, **kwargs) -> ExecutorHarness:
         server = sys.modules["server"].PromptServer(None)
         return ExecutorHarness(self.execution, server, era=self.era, **kwargs)

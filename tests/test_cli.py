@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from pytest_comfyruntime.cli import main
+from pytest_comfyruntime.executor.eras import ERAS as MOCK_ERAS
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "comfy_meta_ext"
 
@@ -35,13 +36,13 @@ def test_demo_era_list_names_the_unknown_one(capsys):
 def test_demo_reports_each_era_and_fails_when_a_test_fails(tmp_path):
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_ext.py").write_text(
-        "def test_ok(comfy_executor):\n    assert comfy_executor.era in 'ABCD'\n"
+        "def test_ok(comfy_executor):\n    assert comfy_executor.era in ('A', 'B', 'C', 'D', 'D-11')\n"
         "def test_only_c(comfy_executor):\n    assert comfy_executor.era == 'C'\n")
     proc = subprocess.run([sys.executable, "-m", "pytest_comfyruntime.cli", "demo", str(tmp_path), "--era", "all"],
                           capture_output=True, text=True)
     assert proc.returncode == 1
     assert "FAILED  tests/test_ext.py::test_only_c" in proc.stdout
-    assert "1 of 4 era runs passed" in proc.stdout
+    assert f"1 of {len(MOCK_ERAS)} era runs passed" in proc.stdout
 
 
 def test_demo_says_why_tests_were_skipped(tmp_path):

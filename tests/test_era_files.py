@@ -20,10 +20,15 @@ from pytest_comfyruntime.executor.standin import (
     module_files,
 )
 
+VARIANT_FOLDERS = {era.folder for era in ERAS.values() if era.variant_of is not None}
+
 
 def test_every_folder_of_mock_root_is_named_for_its_eras_in_order():
-    folders = [p.name for p in MOCK_ROOT.iterdir() if p.is_dir() and p.name != "__pycache__"]
+    every = [p.name for p in MOCK_ROOT.iterdir() if p.is_dir() and p.name != "__pycache__"]
+    assert VARIANT_FOLDERS == {"d11"} and VARIANT_FOLDERS <= set(every)
+    folders = [name for name in every if name not in VARIANT_FOLDERS]
     assert folders and all(is_era_folder(name) for name in folders), folders
+    assert not is_era_folder("d11")  # no era reads a variant's folder as one of its own
     assert all(list(name) == sorted(set(name)) for name in folders), folders  # "cd", never "dc" or "cc"
     assert {p.name for p in MOCK_ROOT.iterdir() if p.is_file()} == {"README.md"}
 
@@ -31,14 +36,47 @@ def test_every_folder_of_mock_root_is_named_for_its_eras_in_order():
 @pytest.mark.parametrize("era", sorted(ERAS))
 def test_each_era_resolves_every_module_to_exactly_one_file(era):
     files = module_files(ERAS[era])  # raises EraLayoutError on two files for one module
-    letter = era.lower()
+    letter = ERAS[era].base.lower()
+    own = ERAS[era].folder
     assert "execution" in files and "nodes" in files
     for name, file in files.items():
         folder = file.relative_to(MOCK_ROOT).parts[0]
-        assert letter in folder, (name, file)
+        assert letter in folder or folder == own, (name, file)
         assert name.split(".")[0] in ERAS[era].modules, f"{file} is a module era {era} does not have"
-    every_file = {f for folder in era_folders(ERAS[era]) for f in folder.rglob("*.py") if "__pycache__" not in f.parts}
-    assert set(files.values()) == every_file  # nothing in the era's folders goes unused
+    folders = era_folders(ERAS[era]) + ([MOCK_ROOT / own] if ERAS[era].variant_of else [])
+    every_file = {f for folder in folders for f in folder.rglob("*.py") if "__pycache__" not in f.parts}
+    if ERAS[era].variant_of is None:
+        assert set(files.values()) == every_file  # nothing in the era's folders goes unused
+    else:  # a variant's own files all run, and replace or leave out exactly what they say
+        variant_files = {f for f in every_file if f.relative_to(MOCK_ROOT).parts[0] == own}
+        assert variant_files <= set(files.values())
+        base = module_files(ERAS[ERAS[era].base])
+        assert set(base) - set(files) == ERAS[era].lacks
+        assert {name for name in files if files[name] != base.get(name)} == {
+            name for name, f in files.items() if f in variant_files}
+
+
+def test_the_d11_variant_runs_era_d_files_but_its_own_executor():
+    d, d11 = module_files(ERAS["D"]), module_files(ERAS["D-11"])
+    own = {name for name, f in d11.items() if f.relative_to(MOCK_ROOT).parts[0] == "d11"}
+    assert own == {"execution", "server", "comfy.cli_args", "comfy_api.latest", "comfy_execution.caching",
+                   "comfy_execution.graph", "comfy_execution.validation", "comfy_execution.asset_enrichment"}
+    for lacking in ("comfy_execution.media_enrichment", "comfy_api.latest._sdk", "comfy_api.latest._sdk_public"):
+        assert lacking in d and lacking not in d11
+    assert d11["nodes"] == d["nodes"] and d11["latent_preview"] == d["latent_preview"]
+
+
+def test_a_variant_lacking_a_module_its_base_lacks_is_an_error(tmp_path):
+    from dataclasses import replace
+    for path in ("abcd/nodes.py", "d/execution.py", "d11/execution.py"):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("")
+    files = module_files(ERAS["D-11"].__class__(**{**vars(ERAS["D-11"]), "lacks": frozenset()}), tmp_path)
+    assert files["execution"] == tmp_path / "d11" / "execution.py"
+    with pytest.raises(EraLayoutError, match=r"D-11 .*lacks module '(comfy_execution.media_enrichment|comfy_api.latest._sdk\w*)'"):
+        module_files(ERAS["D-11"], tmp_path)
+    assert replace(ERAS["D-11"], lacks=frozenset({"nodes"})).lacks == {"nodes"}
+    assert set(module_files(replace(ERAS["D-11"], lacks=frozenset({"nodes"})), tmp_path)) == {"execution"}
 
 
 def test_no_mock_source_switches_on_the_era_or_includes_another():
@@ -74,9 +112,10 @@ def test_a_package_and_a_module_of_one_name_are_two_files(tmp_path):
 
 @pytest.mark.parametrize("era", sorted(ERAS))
 def test_eras_files_lists_execution(era):
+    folder = ERAS[era].folder
     files = era_files(era.lower())
-    assert files["execution"] == f"{era.lower()}/execution.py"
-    assert re.search(rf"^execution +->  {era.lower()}/execution\.py$", format_era_files(era), re.M)
+    assert files["execution"] == f"{folder}/execution.py"
+    assert re.search(rf"^execution +->  {folder}/execution\.py$", format_era_files(era), re.M)
 
 
 def test_eras_files_use_the_shared_file_where_eras_agree():

@@ -142,7 +142,7 @@ def load(mock, caplog):
             caplog.clear()
             with caplog.at_level(logging.WARNING):
                 result = nodes.load_custom_node(str(path), set(nodes.NODE_CLASS_MAPPINGS), **kwargs)
-                assert inspect.iscoroutine(result) == (mock.era in ASYNC_ERAS)
+                assert inspect.iscoroutine(result) == (mock.gen in ASYNC_ERAS)
                 if inspect.iscoroutine(result):
                     result = asyncio.run(result)
             created = [name for name in sys.modules if name not in before_modules]
@@ -170,7 +170,7 @@ SIGNATURES = {
 
 
 def test_load_custom_node_has_the_era_s_signature_and_companions(mock):
-    nodes, era = mock.nodes, mock.era
+    nodes, era = mock.nodes, mock.gen
     assert str(inspect.signature(nodes.load_custom_node)) == SIGNATURES[era]
     assert inspect.iscoroutinefunction(nodes.load_custom_node) == (era in ASYNC_ERAS)
     assert hasattr(nodes, "get_module_name") == (era != "A")
@@ -185,7 +185,7 @@ def test_load_custom_node_has_the_era_s_signature_and_companions(mock):
 def test_a_good_package_registers_its_nodes_under_the_era_s_module_name(mock, load, custom_nodes):
     package = write_package(custom_nodes, "cmn.good", GOOD, **{"hooks.py": 'SUFFIX = "!"\n'})
     (package / "js").mkdir()
-    nodes, era = mock.nodes, mock.era
+    nodes, era = mock.nodes, mock.gen
     builtin_sampler, builtin_title = nodes.NODE_CLASS_MAPPINGS["KSampler"], nodes.NODE_DISPLAY_NAME_MAPPINGS["KSampler"]
 
     loaded = load(package)
@@ -211,7 +211,7 @@ def test_a_good_package_registers_its_nodes_under_the_era_s_module_name(mock, lo
 
 
 def test_module_parent_names_the_relative_python_module(mock, load, custom_nodes):
-    if mock.era == "A":
+    if mock.gen == "A":
         pytest.skip("era A's load_custom_node has no module_parent")
     package = write_package(custom_nodes, "cmn_extra", GOOD, **{"hooks.py": 'SUFFIX = ""\n'})
     assert load(package, module_parent="comfy_extras").ok
@@ -221,7 +221,7 @@ def test_module_parent_names_the_relative_python_module(mock, load, custom_nodes
 def test_a_single_file_module_is_named_by_its_path(mock, load, custom_nodes):
     module = custom_nodes / "cmn_single.py"
     module.write_text("class CMNSingle:\n    pass\n\nNODE_CLASS_MAPPINGS = {'CMNSingle': CMNSingle}\n", encoding="utf-8")
-    nodes, era = mock.nodes, mock.era
+    nodes, era = mock.nodes, mock.gen
 
     loaded = load(module)
 
@@ -247,8 +247,8 @@ def test_a_package_that_raises_is_logged_and_not_loaded(mock, load, custom_nodes
     assert str(package / "__init__.py") in traceback_text
     assert traceback_text.rstrip().endswith("RuntimeError: boom from cmn_bad")
     assert cannot_import == f"Cannot import {package} module for custom nodes: boom from cmn_bad"
-    assert loaded.modules == [package_module_name(mock.era, package)]  # ComfyUI leaves it in sys.modules
-    if mock.era in {"C", "D"}:
+    assert loaded.modules == [package_module_name(mock.gen, package)]  # ComfyUI leaves it in sys.modules
+    if mock.gen in {"C", "D"}:
         assert mock.nodes.LOADED_MODULE_DIRS == {}
 
 
@@ -266,14 +266,14 @@ def test_a_package_without_mappings_or_entrypoint_is_skipped(mock, load, custom_
     loaded = load(package)
 
     assert loaded.ok is False and loaded.nodes == []
-    assert loaded.warnings == [f"Skip {package} module for custom nodes {SKIP_REASONS[mock.era]}"]
+    assert loaded.warnings == [f"Skip {package} module for custom nodes {SKIP_REASONS[mock.gen]}"]
 
 
 # -- V3 extensions ---------------------------------------------------------------------------------
 
 def test_a_v3_extension_loads_on_c_and_d_and_is_skipped_before(mock, load, custom_nodes):
     package = write_package(custom_nodes, "cmn_v3", V3)
-    nodes, era = mock.nodes, mock.era
+    nodes, era = mock.nodes, mock.gen
     builtin_sampler, builtin_title = nodes.NODE_CLASS_MAPPINGS["KSampler"], nodes.NODE_DISPLAY_NAME_MAPPINGS["KSampler"]
 
     loaded = load(package)
@@ -321,7 +321,7 @@ def test_a_pyproject_web_folder_is_registered_from_2025(mock, load, custom_nodes
     (package / "web").mkdir()
     loaded = load(package)
     assert loaded.ok is True and loaded.warnings == []
-    expected = {"cmn-web-project": os.path.join(str(package), "web")} if mock.era in {"C", "D"} else {}
+    expected = {"cmn-web-project": os.path.join(str(package), "web")} if mock.gen in {"C", "D"} else {}
     assert mock.nodes.EXTENSION_WEB_DIRS == expected
 
 
@@ -330,7 +330,7 @@ def test_a_pyproject_that_cannot_be_read_is_a_warning_not_a_failure(mock, load, 
                             **{"pyproject.toml": "[project\n"})
     loaded = load(package)
     assert loaded.ok is True
-    if mock.era in {"C", "D"}:
+    if mock.gen in {"C", "D"}:
         (warning,) = loaded.warnings
         assert warning.startswith("Unable to parse pyproject.toml due to lack dependency pydantic-settings, "
                                   "please run 'pip install -r requirements.txt': ")

@@ -27,7 +27,7 @@ def test_four_node_order_and_output(mock):
     assert result.success
     assert result.outputs["4"]["value"] == [5]
     # A runs inputs depth-first (1, 2, 3, 4); B and C's staging picks node 2 first.
-    expected = ["1", "2", "3", "4"] if mock.era == "A" else ["2", "1", "3", "4"]
+    expected = ["1", "2", "3", "4"] if mock.gen == "A" else ["2", "1", "3", "4"]
     assert result.executed_nodes == expected
 
 
@@ -35,24 +35,24 @@ def test_message_sequence_with_client(mock):
     result = mock.harness().run(four_node(), prompt_id="p1")
     events = [e for e in result.events if e != "progress_state"]
     # task_done's queue status (to every client), then main.py's closing executing
-    tail = ["executing", "executed"] + ([] if mock.era == "A" else ["execution_success"]) + ["status", "executing"]
+    tail = ["executing", "executed"] + ([] if mock.gen == "A" else ["execution_success"]) + ["status", "executing"]
     assert events == ["execution_start", "execution_cached", "executing", "executing", "executing"] + tail
     assert result.messages[-1].data == {"node": None, "prompt_id": "p1"}
     start = result.of("execution_start")[0]
-    assert list(start) == (["prompt_id"] if mock.era == "A" else ["prompt_id", "timestamp"])
+    assert list(start) == (["prompt_id"] if mock.gen == "A" else ["prompt_id", "timestamp"])
     executing = result.of("executing")[0]
-    assert list(executing) == (["node", "prompt_id"] if mock.era == "A" else ["node", "display_node", "prompt_id"])
-    assert ("progress_state" in result.events) == (mock.era in ("C", "D"))
+    assert list(executing) == (["node", "prompt_id"] if mock.gen == "A" else ["node", "display_node", "prompt_id"])
+    assert ("progress_state" in result.events) == (mock.gen in ("C", "D"))
 
 
 def test_without_client_only_status_messages(mock):
     result = mock.harness().run(four_node(), prompt_id="p1", extra_data=NO_CLIENT)
     assert result.success
     sent = {m.event for m in result.messages}
-    assert sent == ({"progress_state", "status"} if mock.era in ("C", "D") else {"status"})
+    assert sent == ({"progress_state", "status"} if mock.gen in ("C", "D") else {"status"})
     assert all(m.sid is None for m in result.messages)
     names = [e for e, _ in result.status_messages]
-    assert names == ["execution_start", "execution_cached"] + ([] if mock.era == "A" else ["execution_success"])
+    assert names == ["execution_start", "execution_cached"] + ([] if mock.gen == "A" else ["execution_success"])
 
 
 def test_identical_rerun_is_cached(mock):
@@ -61,7 +61,7 @@ def test_identical_rerun_is_cached(mock):
     again = harness.run(four_node(), prompt_id="p2")
     assert sorted(again.cached_nodes) == ["1", "2", "3", "4"]
     assert again.executed_nodes == []
-    if mock.era == "A":
+    if mock.gen == "A":
         assert [e for e in again.events] == ["execution_start", "execution_cached", "status", "executing"]
     else:  # the output node is staged and re-sends its cached UI, without 'executing'
         assert [d["node"] for d in again.of("executed")] == ["4"]
@@ -80,7 +80,7 @@ def test_renumbered_graph(mock):
     harness = mock.harness()
     harness.run(four_node(), prompt_id="p1")
     renumbered = harness.run(four_node(ids=("11", "12", "13", "14")), prompt_id="p2")
-    if mock.era == "A":  # cache keyed by node id: everything runs again
+    if mock.gen == "A":  # cache keyed by node id: everything runs again
         assert sorted(renumbered.executed_nodes) == ["11", "12", "13", "14"]
     else:  # input signature cache: only CRRecord (hidden UNIQUE_ID) runs again
         assert renumbered.executed_nodes == ["14"]
@@ -95,10 +95,10 @@ def test_failing_node_error_payload(mock):
     error = result.error
     keys = ["prompt_id", "node_id", "node_type", "executed", "exception_message", "exception_type",
             "traceback", "current_inputs", "current_outputs"]
-    assert list(error) == keys + ([] if mock.era == "A" else ["timestamp"])
+    assert list(error) == keys + ([] if mock.gen == "A" else ["timestamp"])
     assert error["node_id"] == "5" and error["node_type"] == "CRFail"
     assert error["exception_type"] == "ValueError"
-    assert error["exception_message"] == ("boom\n" if mock.era in ("C", "D") else "boom")
+    assert error["exception_message"] == ("boom\n" if mock.gen in ("C", "D") else "boom")
     assert error["current_inputs"] == {"value": [5], "message": ["boom"]}
     assert sorted(error["executed"]) == ["1", "2", "3"]
     assert "execution_success" not in result.events
@@ -182,7 +182,7 @@ def test_hidden_inputs(mock):
 def test_history_meta_shape(mock):
     result = mock.harness().run(four_node(), prompt_id="p1")
     assert set(result.history) >= {"prompt", "outputs", "status"}
-    if mock.era != "A":
+    if mock.gen != "A":
         assert result.history["meta"]["4"] == {"node_id": "4", "display_node": "4", "parent_node": None,
                                                "real_node_id": "4"}
     assert result.history["prompt"][1] == "p1"
@@ -208,7 +208,7 @@ def test_executor_exception_escapes(mock):
 
 
 def test_real_staging_order_ux_pick(mock):
-    if mock.era == "A":
+    if mock.gen == "A":
         pytest.skip("era A has no staging: it recurses from each output")
     # Output nodes first: the CRRecord fed by node 1 runs before node 2 is picked.
     prompt = {"1": {"class_type": "CRInt", "inputs": {"value": 1}},

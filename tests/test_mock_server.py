@@ -9,11 +9,13 @@ PromptServer.instance.send_json(...)`` to their client; read the running item fr
 from __future__ import annotations
 
 import asyncio
+import inspect
 import sys
 
 import pytest
 from mockera import ALL_ERAS, four_node, mock_era
 
+from pytest_comfyruntime.executor.eras import ERAS
 from pytest_comfyruntime.executor.harness import ExecutorHarness, Message, RecordingLoop, RecordingServer
 
 NO_CLIENT: dict = {}
@@ -62,7 +64,7 @@ def test_server_is_built_as_main_py_builds_it(mock, prompt_server):
     for name in ("send", "send_json", "send_bytes", "send_image"):
         assert asyncio.iscoroutinefunction(getattr(prompt_server, name)), name
     assert not asyncio.iscoroutinefunction(prompt_server.send_sync)
-    later = mock.era in ("C", "D")  # 2025 on: the constructor builds the queue; protocol's event types
+    later = mock.gen in ("C", "D")  # 2025 on: the constructor builds the queue; protocol's event types
     assert hasattr(prompt_server, "send_image_with_metadata") == later
     assert hasattr(server_module.BinaryEventTypes, "PREVIEW_IMAGE_WITH_METADATA") == later
     assert hasattr(server, "sockets_metadata") == later
@@ -74,6 +76,9 @@ def test_server_is_built_as_main_py_builds_it(mock, prompt_server):
         assert fresh.prompt_queue is queue
     if mock.era == "D":  # 2026: PromptServer(loop, asset_manager); None stands for --disable-assets
         assert fresh.asset_manager.enabled is False
+    if mock.era == "D-11":  # 2026 up to v0.33: PromptServer(loop), no asset manager
+        assert list(inspect.signature(prompt_server).parameters) == ["loop"]
+        assert not hasattr(fresh, "asset_manager")
 
 
 def test_a_class_level_send_sync_patch_sees_every_executing(mock, prompt_server, monkeypatch):
@@ -185,4 +190,4 @@ def test_it(comfy_execution_module, request, monkeypatch):
     assert seen.count("executing") == 5 and result.events[-2:] == ["status", "executing"]
     assert comfy_executor.queue.get_history("p1")["p1"]["outputs"]["4"]["value"] == [5]
 ''')
-    pytester.runpytest("-p", "no:cacheprovider", "--comfyruntime-era=all").assert_outcomes(passed=4)
+    pytester.runpytest("-p", "no:cacheprovider", "--comfyruntime-era=all").assert_outcomes(passed=len(ERAS))

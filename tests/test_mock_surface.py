@@ -17,7 +17,7 @@ from mockera import ALL_ERAS, mock_era
 from pytest_comfyruntime.executor import signatures
 
 RECORDED_FROM_REAL = ["A", "B", "C"]
-READ_FROM_SOURCE = ["D"]
+READ_FROM_SOURCE = ["D", "D-11"]
 
 
 def test_every_era_is_checked_under_the_right_name():

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from pytest_comfyruntime.executor.eras import ERAS
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 # The extension the README's example imports: a prefix wrapper on PromptExecutor.execute that
@@ -88,7 +90,7 @@ def write_extension(pytester: pytest.Pytester, hooks_source: str = MY_EXT_HOOKS)
 def test_the_quick_start_runs_as_written_on_every_era(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(write_extension(pytester))
     result = pytester.runpytest("-p", "no:cacheprovider", "-v", "--comfyruntime-era=all", "tests")
-    result.assert_outcomes(passed=12)
+    result.assert_outcomes(passed=3 * len(ERAS))
     result.stdout.fnmatch_lines(["*custom nodes (mock-A backend, ComfyUI era A*", "*seconds: */my_ext"])
     result.stdout.fnmatch_lines(["*test_capture?mock-A? PASSED*", "*test_capture?mock-D? PASSED*"])
     result.stdout.fnmatch_lines(["*test_hooks_are_active?mock-D? PASSED*", "*test_sessions_do_not_leak?mock-D? PASSED*"])
@@ -101,7 +103,7 @@ def test_the_quick_start_fails_when_the_hook_records_nothing(pytester: pytest.Py
     assert broken != MY_EXT_HOOKS
     monkeypatch.chdir(write_extension(pytester, broken))
     result = pytester.runpytest("-p", "no:cacheprovider", "--comfyruntime-era=all", "tests/test_hooks.py")
-    result.assert_outcomes(failed=4)
+    result.assert_outcomes(failed=len(ERAS))
     result.stdout.fnmatch_lines(["*assert [] == *"])
 
 
@@ -117,4 +119,4 @@ def test_the_second_way_enable_and_disable_functions_runs_as_written(pytester: p
             comfyruntime.assert_hooks_active()
     """)
     pytester.syspathinsert()
-    pytester.runpytest("-p", "no:cacheprovider", "--comfyruntime-era=all").assert_outcomes(passed=4)
+    pytester.runpytest("-p", "no:cacheprovider", "--comfyruntime-era=all").assert_outcomes(passed=len(ERAS))

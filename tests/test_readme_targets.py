@@ -23,10 +23,12 @@ from typing import Any
 
 import pytest
 
+from pytest_comfyruntime.executor.eras import ERAS
 from pytest_comfyruntime.executor.signatures import TARGETS, load_record
 from pytest_comfyruntime.executor.signatures.__main__ import main as signatures_main
 from pytest_comfyruntime.executor.signatures.table import (
     ABSENT,
+    TABLE_ERAS,
     extract_block,
     format_cell,
     format_params,
@@ -85,7 +87,8 @@ def test_the_table_flag_prints_the_block_and_recording_still_needs_era_and_root(
 
 def test_the_table_has_every_target_of_every_era_once_with_its_async_marker() -> None:
     table = render_block()
-    records = {era: load_record(era) for era in TARGETS}
+    records = {era: load_record(era) for era in TABLE_ERAS}  # the columns' order
+    assert sorted(TABLE_ERAS) == sorted(TARGETS)
     rows = {line.split(" | ")[0][3:-1]: line.strip("|").split(" | ")[1:] for line in table.splitlines()
             if line.startswith("| `")}
     every = {t for r in records.values() for t in r["targets"]}
@@ -100,6 +103,7 @@ def test_the_table_has_every_target_of_every_era_once_with_its_async_marker() ->
     caption = table.splitlines()[1]
     assert "era A recorded from running real ComfyUI 16eabdf" in caption
     assert "era D read from the 2026 source, never run" in caption
+    assert "era D-11 read from the 2026 source, never run" in caption
 
 
 def test_parameters_are_written_as_python_writes_them() -> None:
@@ -163,13 +167,13 @@ def _counting_extension(pytester: pytest.Pytester, *, with_conftest: bool) -> No
 def test_the_reset_idiom_runs_as_written_on_every_era(pytester: pytest.Pytester) -> None:
     _counting_extension(pytester, with_conftest=True)
     result = pytester.runpytest("-p", "no:cacheprovider", "-v", "--comfyruntime-era=all", "tests")
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=len(ERAS))
 
 
 def test_without_the_reset_the_counts_of_earlier_eras_leak_into_later_ones(pytester: pytest.Pytester) -> None:
     _counting_extension(pytester, with_conftest=False)
     result = pytester.runpytest("-p", "no:cacheprovider", "-v", "--comfyruntime-era=all", "tests")
-    result.assert_outcomes(passed=1, failed=3)
+    result.assert_outcomes(passed=1, failed=len(ERAS) - 1)
     result.stdout.fnmatch_lines(["*test_one_prompt_is_counted_once?mock-A? PASSED*",
                                  "*test_one_prompt_is_counted_once?mock-B? FAILED*", "*assert 2 == 1*"])
 
@@ -270,7 +274,7 @@ def test_read_png_text_returns_what_the_section_says(tmp_path: Path) -> None:
 def test_the_read_png_text_example_runs_as_written_on_every_era(pytester: pytest.Pytester) -> None:
     text = section("### Reading PNG metadata: `read_png_text`")
     pytester.makepyfile(test_png=block(text, "python", "# tests/test_png.py"))
-    pytester.runpytest("-p", "no:cacheprovider", "--comfyruntime-era=all").assert_outcomes(passed=4)
+    pytester.runpytest("-p", "no:cacheprovider", "--comfyruntime-era=all").assert_outcomes(passed=len(ERAS))
 
 
 # -- What each check expects --------------------------------------------------------------------
@@ -310,14 +314,14 @@ EXAMPLE_FIRST_LINE = ("# my_ext/hooks.py: refuse, say why and touch nothing when
 def test_the_conflict_detection_example_passes_the_check_on_every_era(pytester: pytest.Pytester) -> None:
     source = block(section(CHECKS_HEADING), "python", EXAMPLE_FIRST_LINE)
     result = _conflict_run(pytester, source)
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=len(ERAS))
 
 
 def test_the_conflict_detection_example_fails_the_check_without_its_check(pytester: pytest.Pytester) -> None:
     source = block(section(CHECKS_HEADING), "python", EXAMPLE_FIRST_LINE)
     assert source.count("    if taken:") == 1
     result = _conflict_run(pytester, source.replace("    if taken:", "    if False:"))
-    result.assert_outcomes(failed=4)
+    result.assert_outcomes(failed=len(ERAS))
     result.stdout.fnmatch_lines(["*with another extension's wrapper already on*it must refuse, say why and touch nothing*"])
 
 

@@ -49,6 +49,43 @@ def test_patch_added_attribute_and_state():
     assert find_residue(snap) == []
 
 
+def test_copying_an_instance_of_a_watched_class_is_not_residue():
+    """copyreg caches ``__slotnames__`` on a class the first time an instance is copied."""
+    import copy
+
+    mod = _module()
+
+    class Saved(dict):
+        pass
+
+    Saved.__module__ = "fake_execution"
+    mod.Saved = Saved
+    snap = take_snapshot([mod])
+    copy.deepcopy(Saved(a=1))
+    assert "__slotnames__" in vars(Saved)
+    assert find_residue(snap) == []
+    Saved.__marked__ = True  # any other new dunder on a class still counts
+    assert [r.where.rsplit(".", 1)[-1] for r in find_residue(snap)] == ["__marked__"]
+
+
+def test_comfyuis_async_to_sync_pool_is_not_residue_but_a_lookalike_is():
+    import concurrent.futures
+
+    snap = take_snapshot([])
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="async_to_sync_")
+    stop = threading.Event()
+    lookalike = threading.Thread(target=stop.wait, name="async_to_sync_fake", daemon=True)
+    try:
+        pool.submit(lambda: None).result()
+        lookalike.start()
+        found = find_residue(snap, thread_grace_s=0.05)
+        assert [r.where for r in found] == ["thread 'async_to_sync_fake'"]
+    finally:
+        stop.set()
+        lookalike.join()
+        pool.shutdown(wait=True)
+
+
 def test_deleted_attribute_is_residue_and_restored():
     mod = _module()
     snap = take_snapshot([mod])

@@ -114,14 +114,14 @@ UNKNOWN_CLASS = {"B": ("invalid_prompt", "Cannot execute because node NoSuchNode
 
 def test_a_well_formed_prompt_keeps_comfyuis_own_validation(mock) -> None:
     prompt = _with("3", {"class_type": "NoSuchNode", "inputs": {"a": ["1", 0]}})
-    if mock.era == "A":
+    if mock.gen == "A":
         with pytest.raises(KeyError, match="NoSuchNode"):
             mock.harness().run(prompt)
     else:
         with pytest.raises(PromptValidationError) as info:
             mock.harness().run(prompt)
         error = info.value.error
-        assert (error["type"], error["message"], error["details"]) == (*UNKNOWN_CLASS[mock.era], "Node ID '#3'")
+        assert (error["type"], error["message"], error["details"]) == (*UNKNOWN_CLASS[mock.gen], "Node ID '#3'")
     with pytest.raises(PromptValidationError, match="Prompt has no outputs"):  # empty: ComfyUI answers it
         mock.harness().run({})
     missing_input = _with("3", {"class_type": "CRAdd", "inputs": {"a": ["1", 0]}})

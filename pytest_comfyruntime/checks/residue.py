@@ -103,10 +103,23 @@ def find_residue(snap: Snapshot, *, thread_grace_s: float = 1.0) -> list[Residue
     return found
 
 
+#: ComfyUI's own long-lived pool (0.3.x on): ``comfy_api.internal.async_to_sync`` runs every
+#: ``ComfyAPISync`` call on a ``ThreadPoolExecutor(thread_name_prefix="async_to_sync_")`` that it
+#: keeps for the life of the process, so its idle workers are ComfyUI's, not the test's.
+_COMFYUI_POOL_PREFIX = "async_to_sync_"
+
+
+def _comfyui_pool_worker(thread: threading.Thread) -> bool:
+    target = getattr(thread, "_target", None)
+    return (thread.name.startswith(_COMFYUI_POOL_PREFIX)
+            and getattr(target, "__module__", None) == "concurrent.futures.thread")
+
+
 def _leftover_threads(before: frozenset[int], grace_s: float) -> list[Residue]:
     deadline = time.monotonic() + grace_s
     while True:
-        extra = [t for t in threading.enumerate() if t.ident not in before and t.is_alive()]
+        extra = [t for t in threading.enumerate()
+                 if t.ident not in before and t.is_alive() and not _comfyui_pool_worker(t)]
         if not extra or time.monotonic() >= deadline:
             break
         extra[0].join(timeout=max(0.0, deadline - time.monotonic()))

@@ -64,6 +64,10 @@ class Era:
     version string); ``make_executor(execution, server)`` builds the executor as ``main.py``'s
     ``prompt_worker`` does; ``server`` is how the server hands prompts over; ``hook_break`` lists
     the ``(module, attribute)`` pairs ComfyUI's hook breaker restores (empty before 2025).
+
+    ``variant_of``: for a second signature of one generation (``"D-11"``), the era whose mock files
+    it runs, except the modules its own folder (:attr:`folder`, ``d11/``) holds and the modules in
+    ``lacks`` (which the variant's ComfyUI does not have). ``None`` for the four eras themselves.
     """
 
     key: str
@@ -75,10 +79,23 @@ class Era:
     make_executor: Callable[[ModuleType, Any], Any]
     server: ServerProtocol
     hook_break: tuple[tuple[str, str], ...] = ()
+    variant_of: str | None = None
+    lacks: frozenset[str] = frozenset()
 
     @property
     def label(self) -> str:
         return f"{self.key} ({self.name})"
+
+    @property
+    def base(self) -> str:
+        """The generation: the era itself, or the era a variant belongs to (``"D"`` for ``"D-11"``)."""
+        return self.variant_of or self.key
+
+    @property
+    def folder(self) -> str:
+        """The ``mock_root/`` folder of this era's own files: its letter (``d``), or for a variant
+        its key without the dash (``d11``)."""
+        return self.key.lower().replace("-", "")
 
 
 _COMMON: Final = frozenset({"execution", "nodes", "server", "folder_paths", "comfy"})
@@ -90,6 +107,14 @@ ERAS: Final[dict[str, Era]] = {
              _COMMON | {"comfy_execution"}, None, _executor_b, _SYNC),
     "C": Era("C", "2025-async", "ComfyUI 0.3.4x to 0.3.75", "asynchronous ExecutionList",
              _COMMON | {"comfy_execution", "comfy_api"}, "0.3.75", _executor_c, _ASYNC, _HOOK_BREAK),
+    # The other 2026 signature (also read, not run): master from v0.17.0 to v0.33.0, before the
+    # asset manager. Era D's files except those in mock_root/d11/; no media enrichment, no SDK.
+    "D-11": Era("D-11", "2026-v0.33", "ComfyUI 0.17 to 0.33 of 2026: the 11-parameter execute (read, not run)",
+                "asynchronous ExecutionList with cache providers",
+                _COMMON | {"comfy_execution", "comfy_api", "latent_preview"}, "0.33.0", _executor_d,
+                _ASYNC, _HOOK_BREAK, variant_of="D",
+                lacks=frozenset({"comfy_execution.media_enrichment", "comfy_api.latest._sdk",
+                                 "comfy_api.latest._sdk_public"})),
     # Read, not run: built from reading ComfyUI's 2026 source (see the mock's era-D execution.py).
     "D": Era("D", "2026", "ComfyUI of 2026 (0.35 to 0.38 and master; read, not run)",
              "asynchronous ExecutionList with cache providers",
@@ -103,6 +128,7 @@ _ALIASES: Final = {
     "b": "B", "sync": "B", "2024-sync": "B",
     "c": "C", "async": "C", "2025-async": "C", "2025": "C",
     "d": "D", "2026": "D",
+    "d-11": "D-11", "d11": "D-11", "2026-v0.33": "D-11",
 }
 
 #: Every top-level module name the stand-ins may own, in any era.

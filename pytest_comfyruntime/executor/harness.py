@@ -216,8 +216,11 @@ class RunResult:
 
 def detect_era(execution: ModuleType) -> str:
     executor = execution.PromptExecutor
-    if hasattr(executor, "_notify_prompt_lifecycle") or "asset_manager" in _parameters(executor.__init__):
-        return "D"  # 2026: cache providers are told about prompts; main.py passes an asset manager
+    takes_assets = "asset_manager" in _parameters(executor.__init__)
+    if takes_assets:
+        return "D"  # 2026, the newer signature: main.py passes an asset manager
+    if hasattr(executor, "_notify_prompt_lifecycle"):
+        return "D-11"  # 2026 up to v0.33: cache providers are told about prompts, no asset manager
     if hasattr(executor, "execute_async"):
         return "C"
     if hasattr(execution, "recursive_execute"):
@@ -236,7 +239,7 @@ class ExecutorHarness:
     """Runs prompts through one ``PromptExecutor`` and reports what happened.
 
     ``executor`` is the raw ``PromptExecutor``; ``backend`` is ``"mock"`` or ``"real"``; ``era`` is
-    ``"A"`` to ``"D"``; ``comfyui_version`` is the version string (``None`` when unknown).
+    ``"A"`` to ``"D"`` or ``"D-11"``; ``comfyui_version`` is the version string (``None`` when unknown).
     ``hook_breaker``: in eras C and D, ``main.py``'s worker puts ``comfy.model_management.cast_to``
     back after prompts (:mod:`.hook_breaker`); True saves the functions as they are now, an
     instance brings its own saved originals and clock, False leaves them alone.

@@ -47,7 +47,8 @@ class RootInfo:
     era: str
     version: str | None
     #: The signature record that describes this root (``signatures.SIGNATURES``), read from its
-    #: ``execution.py``: ``"D"`` or ``"D-11"`` for ComfyUI of 2026, the era for the others.
+    #: ``execution.py``: ``"D"`` or ``"D-11"`` for ComfyUI of 2026 (then also its era), the era
+    #: for the others.
     signature: str = ""
 
 
@@ -117,7 +118,14 @@ def inspect_root(root: str | os.PathLike[str]) -> RootInfo:
         era = "C"
     else:
         era = "B"
-    return RootInfo(path, era, version, detect_signature(era, source))
+    signature = detect_signature(era, source)
+    # 2026's two signatures are two eras of the mock ("D" and its variant "D-11"): the root is the
+    # one its code says, so a real root and the mock it is compared with run the same signature.
+    return RootInfo(path, signature if era == "D" else era, version, signature)
+
+
+def _is_2026_era(era: str) -> bool:
+    return era in ("D", "D-11")
 
 
 def _is_2026(path: Path, execution_source: str) -> bool:
@@ -174,14 +182,14 @@ def load_real_comfyui(root: str | os.PathLike[str]) -> RealComfyUI:
             # app.frontend_management -> utils.install_util) would find comfy/utils.py instead.
             importlib.import_module("utils.extra_config")
         execution = importlib.import_module("execution")
-        serves = info.era != "D" and (info.root / "server.py").is_file()
+        serves = not _is_2026_era(info.era) and (info.root / "server.py").is_file()
         server_module = importlib.import_module("server") if serves else None
         nodes = importlib.import_module("nodes")
         if server_module is not None:
             server = _start_server(execution, server_module, cli_args.args)
     except ModuleNotFoundError as exc:
         _forget_root_modules(info.root)
-        if info.era == "D":
+        if _is_2026_era(info.era):
             raise ComfyUIRootError(_missing_2026_package(info.root, exc.name)) from None
         raise ComfyUIRootError(
             f"pytest-comfyruntime: importing ComfyUI from {info.root} failed: package {exc.name!r} is "
@@ -195,7 +203,7 @@ def load_real_comfyui(root: str | os.PathLike[str]) -> RealComfyUI:
         sys.dont_write_bytecode = old_dont_write
     for name, module in saved.items():
         sys.modules.setdefault(name, module)
-    no_server = None if server is not None else NO_SERVER_2026 if info.era == "D" else f"{info.root} has no server.py"
+    no_server = None if server is not None else NO_SERVER_2026 if _is_2026_era(info.era) else f"{info.root} has no server.py"
     _LOADED = RealComfyUI(info, execution, nodes, server=server, no_server=no_server)
     _LOADED.modules.update(_LOADED.own_modules())
     return _LOADED

@@ -6,6 +6,7 @@ a meta-path finder, so their functions look up ``execution.get_input_data`` and 
 globals, as ComfyUI's do. A file is exactly what the eras it serves run: it lives in a folder named
 for those eras (``abcd/`` for all four, ``cd/`` for C and D, ``d/`` for D alone), and an era reads
 every folder whose name holds its letter; one module name must resolve to exactly one file per era.
+The variant ``D-11`` (2026's other signature) runs era D's files except those in ``d11/``.
 ``StandIn.activate()`` returns the undo; afterwards ``sys.modules`` and ``sys.meta_path`` hold
 exactly what they held before.
 """
@@ -42,7 +43,7 @@ def is_managed(name: str) -> bool:
 _FOLDER_NAMES = {"comfy_execution": "mock_comfy_execution"}
 _MODULE_NAMES = {folder: module for module, folder in _FOLDER_NAMES.items()}
 
-_ERA_LETTERS = frozenset(key.lower() for key in ERAS)
+_ERA_LETTERS = frozenset(era.key.lower() for era in ERAS.values() if era.variant_of is None)
 
 
 class EraLayoutError(Exception):
@@ -60,8 +61,9 @@ def is_era_folder(name: str) -> bool:
 
 
 def era_folders(era: Era, root: Path = MOCK_ROOT) -> list[Path]:
-    """The folders of ``root`` that ``era`` reads: every era folder whose name holds its letter."""
-    letter = era.key.lower()
+    """The folders of ``root`` that ``era`` reads: every era folder whose name holds its letter (for
+    a variant, its base era's letter: ``d`` for ``D-11``)."""
+    letter = era.base.lower()
     return sorted(p for p in root.iterdir() if p.is_dir() and is_era_folder(p.name) and letter in p.name)
 
 
@@ -76,7 +78,9 @@ def module_name(relative: Path) -> str:
 
 def module_files(era: Era, root: Path = MOCK_ROOT) -> dict[str, Path]:
     """Every module of ``era``, by name, and the one file it runs, sorted by name. Raises
-    :class:`EraLayoutError` naming both files when two of the era's folders hold the same module."""
+    :class:`EraLayoutError` naming both files when two of the era's folders hold the same module.
+    A variant (``D-11``) runs its base era's files, each replaced by its own folder's copy where
+    that folder (``d11/``) has one, without the modules it ``lacks``."""
     found: dict[str, Path] = {}
     for folder in era_folders(era, root):
         for file in folder.rglob("*.py"):
@@ -89,6 +93,16 @@ def module_files(era: Era, root: Path = MOCK_ROOT) -> dict[str, Path]:
                     f"module {name!r} of ComfyUI era {era.label} has two files: "
                     f"{found[name].relative_to(root)} and {file.relative_to(root)}; keep one of them")
             found[name] = file
+    if era.variant_of is not None:
+        own = root / era.folder
+        for file in own.rglob("*.py"):
+            relative = file.relative_to(own)
+            if "__pycache__" not in relative.parts:
+                found[module_name(relative)] = file  # the variant's own copy replaces its base's
+        for name in era.lacks:
+            if found.pop(name, None) is None:
+                raise EraLayoutError(f"ComfyUI era {era.label} lacks module {name!r}, which its base era "
+                                     f"{era.base} does not have either; take it out of the era's 'lacks'")
     return dict(sorted(found.items()))
 
 

@@ -65,8 +65,10 @@ def originals_of(snap: Snapshot) -> dict[str, dict[str, Any]]:
     return {name: before for name, (_module, before) in snap.modules.items()}
 
 
+#: ``__slotnames__`` is copyreg's cache, written on a class the first time one of its instances is
+#: copied or pickled (a V3 ``ui.SavedResult`` deep-copied into the history, say).
 _CLASS_BOOKKEEPING = frozenset({"__dict__", "__weakref__", "__doc__", "__module__", "__qualname__",
-                                "__annotations__", "__parameters__", "__orig_bases__"})
+                                "__annotations__", "__parameters__", "__orig_bases__", "__slotnames__"})
 
 
 def is_bookkeeping(name: str, *, module: bool) -> bool:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from pytest_comfyruntime.executor.eras import ERAS
+
 ACTIVE_AND_ISOLATED = '''
 import importlib
 
@@ -165,12 +167,12 @@ def test_it(comfyruntime):
     comfyruntime.assert_session_isolation(planted_current_prompt.get_session, threads=4, repeats=8)
 ''')
     result = pytester.runpytest("-p", "no:cacheprovider", "--comfyruntime-era=all")
-    result.assert_outcomes(failed=4)
+    result.assert_outcomes(failed=len(ERAS))
     text = result.stdout.str()
-    for era in "ABCD":
+    for era in ERAS:
         assert f"test_it[mock-{era}]" in text
     reports = text.split("short test summary info")[0]  # with CI set, the summary repeats each message
-    assert reports.count("session isolation broken (principle: per-prompt isolation)") == 4
+    assert reports.count("session isolation broken (principle: per-prompt isolation)") == len(ERAS)
     assert "(mode a:" not in text and "(mode b:" not in text  # one prompt at a time is fine
     result.stdout.fnmatch_lines(["*(mode c: concurrently on 4 executors in 4 threads, thread *): field ?'inputs'?*"
                                  "which came from prompt 'iso-c-*"])

@@ -3,7 +3,7 @@ the tests declare the era they need: on the eras before it, ``make demo`` shows 
 import pytest
 from comfy_meta_ext import shared_cache
 
-pytestmark = pytest.mark.comfyui(era="D")
+pytestmark = pytest.mark.comfyui(era=["D-11", "D"])  # both 2026 signatures have the API (v0.17 on)
 
 
 @pytest.fixture

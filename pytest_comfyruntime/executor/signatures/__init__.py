@@ -98,12 +98,15 @@ TARGETS: dict[str, tuple[str, ...]] = {
         + _in("comfy_api.latest", "Caching.register_provider", "Caching.unregister_provider")
     ),
 }
+#: The other 2026 signature is checked on the same targets (its record says which it lacks).
+TARGETS["D-11"] = TARGETS["D"]
 
 #: Modules whose public names a mock may only take from the record (a subset), per era.
 PUBLIC_NAME_MODULES: dict[str, tuple[str, ...]] = {
     "A": ("execution",), "B": ("execution",), "C": ("execution",),
     "D": ("execution", "comfy_execution.cache_provider", "comfy_api.latest"),
 }
+PUBLIC_NAME_MODULES["D-11"] = PUBLIC_NAME_MODULES["D"]
 
 
 _SURFACE_COMMON = ("folder_paths", "server", "nodes", "comfy.model_management", "comfy.utils", "comfy.cli_args",
@@ -122,6 +125,7 @@ SURFACE_MODULES: dict[str, tuple[str, ...]] = {
     "D": _SURFACE_COMMON + _SURFACE_2024_SYNC + _SURFACE_2025
     + ("comfy_execution.cache_provider", "comfy_api.latest._caching", "latent_preview"),
 }
+SURFACE_MODULES["D-11"] = SURFACE_MODULES["D"]
 
 
 #: The signature records of each era, one per signature a user can meet there, newest first. ComfyUI

@@ -22,7 +22,7 @@ from ..eras import ERAS
 from . import load_record
 
 #: The eras the table shows, in order.
-TABLE_ERAS: Final = ("A", "B", "C", "D")
+TABLE_ERAS: Final = ("A", "B", "C", "D-11", "D")
 BEGIN: Final = "<!-- targets:begin -->"
 END: Final = "<!-- targets:end -->"
 ABSENT: Final = "—"
@@ -95,7 +95,7 @@ def ordered_targets(records: Iterable[Mapping[str, Any]]) -> list[str]:
 
 
 def _source(record: Mapping[str, Any]) -> str:
-    era = str(record["era"])
+    era = str(record.get("variant", record["era"]))
     if record.get("obtained") == "read":
         return f"era {era} read from the 2026 source, never run ({record.get('comfyui', 'ComfyUI of 2026')})"
     return f"era {era} recorded from running real {record.get('comfyui', 'ComfyUI')}"

@@ -9,7 +9,11 @@ runs that queue); ``sockets_metadata`` holds each client's feature flags; ``send
 one when ``sid`` is None); ``queue_updated`` sends ``status`` with the queue's remaining count. The
 plugin hands the constructor a recording stand-in for the loop (nothing runs, no port is bound) and
 connects its client as a socket. Routes are recorded by a table of the same shape as aiohttp's
-``RouteTableDef``. Not reproduced: the HTTP app, its routes and the user manager.
+``RouteTableDef``. ``send_progress_text(text, node_id, sid=None)`` (ComfyUI 0.3.33 on,
+``Comfy-Org/ComfyUI`` 235d3901: a node's text shown on the node) hands ``send_sync`` a
+``BinaryEventTypes.TEXT`` (3) message: the UTF-8 node id's length as 4 big-endian bytes, the node
+id, the text (UTF-8 when a str); read from 0.3.75's ``server.py`` and ``protocol.py``. Not
+reproduced: the HTTP app, its routes and the user manager.
 """
 import asyncio
 import logging
@@ -199,3 +203,11 @@ class PromptServer:
                 logging.warning(traceback.format_exc())
 
         return json_data
+
+    def send_progress_text(self, text, node_id, sid=None):
+        # ComfyUI's TEXT message: the node id's length (4 bytes, big-endian), the node id, the text (UTF-8)
+        if isinstance(text, str):
+            text = text.encode("utf-8")
+        node_id_bytes = str(node_id).encode("utf-8")
+        message = struct.pack(">I", len(node_id_bytes)) + node_id_bytes + text
+        self.send_sync(BinaryEventTypes.TEXT, message, sid)

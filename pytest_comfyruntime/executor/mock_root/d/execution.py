@@ -48,8 +48,23 @@ mock, verified against real ComfyUI 0.3.75, is the base; the 2026 differences ar
 
 - Subgraph expansion runs as in era C (the caches' ``ensure_subcache_for`` is awaited).
 
-Not reproduced: loop nodes (``execution_list.inhibit_nodes`` and the Start/End Loop nodes that
-use it), asset registration (only ``NoAssets``),
+- Loops (``execution.py`` 04e2a914, ``comfy_execution/validation.py`` 503745c9,
+  ``comfy_execution/graph.py`` 0b458120; the nodes of ``comfy_extras/nodes_loop.py`` 023f153c are
+  stand-ins in ``pytest_comfyruntime.nodes.loops``): ``validate_prompt`` collects the loop
+  boundaries from every V3 node's ``GET_SCHEMA().loop_boundary`` (``"start"`` / ``"end"``) and,
+  unless a ``dependency_cycle`` was reported, calls ``validate_loops(prompt, outputs, validated,
+  start_nodes, end_nodes)``: a ``LoopValidationError`` adds its error to ``node_errors`` of every
+  node it names (``dependent_outputs`` merged and sorted), drops the outputs it names from the good
+  ones and joins the errors of ``prompt_outputs_failed_validation``; on success the Start nodes of
+  the prompt carry ``_loop_body`` / ``_loop_end``. Nothing else in the executor is about loops: the
+  Start node expands into per-iteration copies of its body (``"<start>.0.0.<i>_<node>"``, shown as
+  the original node in ``executing`` / ``executed`` and the history's ``meta``, ``parent_node`` and
+  ``real_node_id`` the Start node), takes the original body out with ``inhibit_nodes`` and holds the
+  End node with an external block that the expansion's ``LoopResult`` releases with the values;
+  hooks on ``get_input_data`` and ``execute`` see the copies and the helper nodes like any expanded
+  node.
+
+Not reproduced: asset registration (only ``NoAssets``),
 video metadata, pinned-memory release and ComfyUI's dynamic-VRAM hooks. Prompts run under
 ``torch.inference_mode()`` only when the test process has already imported torch.
 """
@@ -904,7 +919,10 @@ async def validate_inputs(prompt_id, prompt, item, validated, visiting=None):
         assert extra_info is not None  # as in ComfyUI: ("INT", None) fails validation with AssertionError
         if x not in inputs:
             if input_category == "required":
-                errors.append(_v.required_missing(x))
+                error = _v.required_missing(x)
+                if v3_data:  # 2026: a dynamic input's details name its last segment ("v0" of "vals.v0")
+                    error["details"] = x.split(".")[-1]
+                errors.append(error)
             continue
         val = inputs[x]
         info = (input_type, extra_info)
@@ -996,6 +1014,10 @@ def _missing_node_type(x, node_data, class_type):
                     {"node_id": x, "class_type": class_type, "node_title": node_title})
 
 
+def _loop_boundary(class_def):
+    return class_def.GET_SCHEMA().loop_boundary
+
+
 async def validate_prompt(prompt_id, prompt, partial_execution_list: Union[list, None]):
     outputs = set()
     for x in prompt:
@@ -1015,6 +1037,13 @@ async def validate_prompt(prompt_id, prompt, partial_execution_list: Union[list,
     # Loop boundaries come from V3 schemas (``loop_boundary``); V1 nodes have none.
     start_nodes = set()
     end_nodes = set()
+    for node_id, node in prompt.items():
+        class_def = nodes.NODE_CLASS_MAPPINGS[node["class_type"]]
+        boundary = _loop_boundary(class_def) if issubclass(class_def, _ComfyNodeInternal) else None
+        if boundary == "start":
+            start_nodes.add(node_id)
+        elif boundary == "end":
+            end_nodes.add(node_id)
 
     good_outputs = set()
     errors = []

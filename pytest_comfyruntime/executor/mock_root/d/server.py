@@ -11,7 +11,11 @@ sid)`` to ``loop.call_soon_threadsafe(self.messages.put_nowait, ...)`` for ``pub
 ``queue_updated`` sends ``status`` with the queue's remaining count. The plugin hands the
 constructor a recording stand-in for the loop (nothing runs, no port is bound) and connects its
 client as a socket. Routes are recorded by a table of the same shape as aiohttp's ``RouteTableDef``.
-Not reproduced: the HTTP app, its routes and the user manager.
+``send_progress_text(text, node_id, sid=None)`` (a node's text shown on the node; ComfyUI's
+loop nodes send their "Iteration n / total" with it) hands ``send_sync`` a ``BinaryEventTypes.TEXT``
+(3) message: the UTF-8 node id's length as 4 big-endian bytes, the node id, the text (UTF-8 when a
+str); read from ``yzkee/ComfyUI`` ``server.py`` and ``protocol.py`` at 783545f6. Not reproduced:
+the HTTP app, its routes and the user manager.
 """
 import asyncio
 import logging
@@ -205,3 +209,11 @@ class PromptServer:
                 logging.warning(traceback.format_exc())
 
         return json_data
+
+    def send_progress_text(self, text, node_id, sid=None):
+        # ComfyUI's TEXT message: the node id's length (4 bytes, big-endian), the node id, the text (UTF-8)
+        if isinstance(text, str):
+            text = text.encode("utf-8")
+        node_id_bytes = str(node_id).encode("utf-8")
+        message = struct.pack(">I", len(node_id_bytes)) + node_id_bytes + text
+        self.send_sync(BinaryEventTypes.TEXT, message, sid)

@@ -7,7 +7,10 @@ Differences from era C that a mock must keep:
 - ``is_cached`` and the per-consumer cache view use the outputs cache's *local* methods
   (``get_local`` / ``set_local``), so an external cache provider is never asked from here.
 - ``add_node`` enters a node that is already cached but does not walk its inputs.
-- ``inhibit_nodes`` (a control node drops pending nodes), ``is_staged_node_blocked`` (after
+- ``TopologicalSort.get_input_info`` reads a V3 node's inputs through
+  ``_io.get_finalized_class_inputs`` (its dynamic inputs as the prompt has them).
+- ``inhibit_nodes`` (a control node drops pending nodes: the Start Loop node takes its loop body
+  out of the graph before expanding it), ``is_staged_node_blocked`` (after
   ``check_lazy_status`` a staged node can have new blockers and goes back to pending),
   ``release_external_block`` / ``get_external_block_result``, and
   ``DynamicPrompt.override_node`` (runtime replacements that leave the submitted prompt alone).
@@ -17,6 +20,8 @@ import inspect
 
 import nodes
 from comfy_execution.graph_utils import ExecutionBlocker, is_link
+from comfy_api.internal import _ComfyNodeInternal
+from comfy_api.latest import _io
 
 ExecutionBlocker = ExecutionBlocker  # re-exported, as in ComfyUI
 
@@ -107,7 +112,10 @@ class TopologicalSort:
     def get_input_info(self, unique_id, input_name):
         node = self.dynprompt.get_node(unique_id)
         class_def = nodes.NODE_CLASS_MAPPINGS[node["class_type"]]
-        return get_input_info(class_def, input_name, class_def.INPUT_TYPES())
+        valid_inputs = class_def.INPUT_TYPES()
+        if issubclass(class_def, _ComfyNodeInternal):
+            valid_inputs, _, _ = _io.get_finalized_class_inputs(valid_inputs, node["inputs"])
+        return get_input_info(class_def, input_name, valid_inputs)
 
     def make_input_strong_link(self, to_node_id, to_input):
         inputs = self.dynprompt.get_node(to_node_id)["inputs"]

@@ -1,7 +1,8 @@
 """Stand-in for ``comfy_api.latest._io`` (era C, ComfyUI 0.3.75): the V3 node API (``io``).
 
 Written from reading ComfyUI 0.3.75's ``comfy_api/latest/_io.py`` (names, signatures, the V1
-view of a schema) and checked against it by running both (tests/real/test_v3_parity_real.py).
+view of a schema) and checked against it by running both (tests/real/test_v3_parity_real.py,
+tests/real/test_v3_dynamic_parity_real.py).
 What execution depends on is reproduced exactly:
 
 - A node subclasses ``ComfyNode`` and defines the classmethods ``define_schema()`` (a
@@ -19,11 +20,24 @@ What execution depends on is reproduced exactly:
   setting a class attribute raises.
 
 Types carry their ``io_type`` only (``Type`` is ``Any`` where ComfyUI names a torch class: the
-mock imports no torch). Not reproduced: dynamic inputs (``MatchType``, ``Autogrow``,
-``ComboDynamic``, ``MultiType``), ``ui``, resources, the V3 node-info schema's dynamic parts.
+mock imports no torch).
+
+Dynamic inputs as 0.3.75 has them (its first, flat design; nothing is nested): a
+``DynamicInput`` in ``Schema.inputs`` stands for the inputs its ``get_dynamic()`` lists in the V1
+view. ``AutogrowDynamic.Input(id, template_input, min=1, max=None)`` lists ``max`` copies of the
+template named ``"<template id><n>_$<id>_ag$"`` (widgets forced to sockets; past ``min``
+optional); ``max`` must be given (``None`` raises ``TypeError`` in ``INPUT_TYPES``). The node
+gets each copy as a kwarg of that name. ``MatchType.Input`` / ``.Output`` keep the io type
+``"COMFY_MATCHTYPE_V3"``, so in 0.3.75 a link from an ``INT`` output into one fails validation
+(``return_type_mismatch``), and ``MatchType.Template(id, io.Int)`` (not in a list) breaks
+``INPUT_TYPES``. ``ComboDynamic.Input`` is a stub (abstract: it cannot be made).
+``MultiType.Input(id | Input, types)``: the comma-joined io types (an ``Input`` given as ``id``
+keeps its widget). Not reproduced: resources, the V3 node-info schema (``NodeInfoV3``);
+``ui`` is the module ``_ui``.
 """
 from __future__ import annotations
 
+import copy
 import inspect
 from abc import ABC, abstractmethod
 from collections import Counter
@@ -381,6 +395,153 @@ AudioEncoder = _plain("AUDIO_ENCODER", "AudioEncoder")
 AudioEncoderOutput = _plain("AUDIO_ENCODER_OUTPUT", "AudioEncoderOutput")
 
 
+@comfytype(io_type="COMFY_MULTITYPED_V3")
+class MultiType:
+    """An input that takes any of several types; given an ``Input`` as ``id``, that input's
+    widget options are kept (its own io_type first in the list)."""
+
+    Type = Any
+
+    class Input(Input):
+        def __init__(self, id, types, display_name=None, optional=False, tooltip=None, lazy=None, extra_dict=None):
+            self.input_override = None
+            if isinstance(id, Input):
+                base = id
+                self.input_override = copy.copy(base)
+                if base.optional is True:
+                    optional = True
+                if base.tooltip is not None:
+                    tooltip = base.tooltip
+                if base.display_name is not None:
+                    display_name = base.display_name
+                if base.lazy is not None:
+                    lazy = base.lazy
+                id = base.id
+                if isinstance(self.input_override, WidgetInput):
+                    self.input_override.widget_type = self.input_override.get_io_type()
+            super().__init__(id, display_name, optional, tooltip, lazy, extra_dict)
+            self._io_types = types
+
+        @property
+        def io_types(self):
+            return [t if is_class(t) else type(t) for t in self._io_types]
+
+        def get_io_type(self):
+            names = [t.io_type for t in self.io_types]
+            if self.input_override is not None:
+                names = [self.input_override.get_io_type()] + names
+            return ",".join(dict.fromkeys(names))
+
+        def as_dict(self):
+            if self.input_override is None:
+                return super().as_dict()
+            return self.input_override.as_dict() | super().as_dict()
+
+
+class DynamicInput(Input, ABC):
+    """An input that stands for the inputs ``get_dynamic()`` lists in the V1 view."""
+
+    @abstractmethod
+    def get_dynamic(self):
+        ...
+
+
+class DynamicOutput(Output, ABC):
+    """An output that stands for the outputs ``get_dynamic()`` lists."""
+
+    def __init__(self, id=None, display_name=None, tooltip=None, is_output_list=False):
+        super().__init__(id, display_name, tooltip, is_output_list)
+
+    @abstractmethod
+    def get_dynamic(self):
+        ...
+
+
+@comfytype(io_type="COMFY_AUTOGROW_V3")
+class AutogrowDynamic(ComfyTypeI):
+    """0.3.75's first autogrow: ``template_input`` copied ``max`` times as flat inputs named
+    ``"<template id><n>_$<id>_ag$"`` (the first ``min`` as declared, the rest optional; widget
+    templates become sockets). ``max`` has no usable default: ``None`` fails in ``get_dynamic``."""
+
+    Type = list[Any]
+
+    class Input(DynamicInput):
+        def __init__(self, id, template_input, min=1, max=None, display_name=None, optional=False, tooltip=None,
+                     lazy=None, extra_dict=None):
+            super().__init__(id, display_name, optional, tooltip, lazy, extra_dict)
+            self.template_input = template_input
+            if min is not None:
+                assert min >= 1
+            if max is not None:
+                assert max >= 1
+            self.min = min
+            self.max = max
+
+        def _numbered(self, n, optional):
+            made = copy.copy(self.template_input)
+            made.id = f"{made.id}{n}_${self.id}_ag$"
+            if made.display_name is not None:
+                made.display_name = f"{made.display_name}{n}"
+            made.optional = optional
+            if isinstance(self.template_input, WidgetInput):
+                made.force_input = True
+            return made
+
+        def get_dynamic(self):
+            made = [self._numbered(n, self.optional or self.template_input.optional) for n in range(1, self.min + 1)]
+            # as in 0.3.75: range() of max, so max=None raises TypeError here
+            made += [self._numbered(n + 1, True) for n in range(self.min, self.max)]
+            return made
+
+
+@comfytype(io_type="COMFY_COMBODYNAMIC_V3")
+class ComboDynamic(ComfyTypeI):
+    """A placeholder in 0.3.75: its ``Input`` keeps nothing (not even ``id``) and has no
+    ``get_dynamic``, so it cannot be instantiated (abstract) and no schema can use it."""
+
+    class Input(DynamicInput):
+        def __init__(self, id):
+            pass
+
+
+@comfytype(io_type="COMFY_MATCHTYPE_V3")
+class MatchType(ComfyTypeIO):
+    """Inputs and outputs that share a template. In 0.3.75 their io type stays
+    ``"COMFY_MATCHTYPE_V3"``: a link from an ``INT`` output into one fails validation
+    (``return_type_mismatch``), and a MatchType output only fits a ``*`` input."""
+
+    class Template:
+        def __init__(self, template_id, allowed_types):
+            self.template_id = template_id
+            self.allowed_types = [allowed_types] if isinstance(allowed_types, _ComfyType) else allowed_types
+
+        def as_dict(self):
+            return {"template_id": self.template_id,
+                    "allowed_types": "".join(t.io_type for t in self.allowed_types)}
+
+    class Input(DynamicInput):
+        def __init__(self, id, template, display_name=None, optional=False, tooltip=None, lazy=None, extra_dict=None):
+            super().__init__(id, display_name, optional, tooltip, lazy, extra_dict)
+            self.template = template
+
+        def get_dynamic(self):
+            return [self]
+
+        def as_dict(self):
+            return super().as_dict() | prune_dict({"template": self.template.as_dict()})
+
+    class Output(DynamicOutput):
+        def __init__(self, id, template, display_name=None, tooltip=None, is_output_list=False):
+            super().__init__(id, display_name, tooltip, is_output_list)
+            self.template = template
+
+        def get_dynamic(self):
+            return [self]
+
+        def as_dict(self):
+            return super().as_dict() | prune_dict({"template": self.template.as_dict()})
+
+
 class HiddenHolder:
     """What a node asked for in ``Schema.hidden``, as attributes; anything else reads as None."""
 
@@ -498,7 +659,8 @@ class Schema:
         input = {"required": {}}
         if self.inputs:
             for i in self.inputs:
-                add_to_dict_v1(i, input)
+                for d in (i.get_dynamic() if isinstance(i, DynamicInput) else [i]):
+                    add_to_dict_v1(d, input)
         if self.hidden:
             for hidden in self.hidden:
                 input.setdefault("hidden", {})[hidden.name] = (hidden.value,)
@@ -805,6 +967,6 @@ __all__ = [
     "ClipVision", "ClipVisionOutput", "StyleModel", "Gligen", "UpscaleModel", "LatentUpscaleModel", "Audio", "Video",
     "SVG", "LoraModel", "LossMap", "Voxel", "Mesh", "Hooks", "HookKeyframes", "TimestepsRange", "LatentOperation",
     "FlowControl", "Accumulation", "Photomaker", "Point", "FaceAnalysis", "BBOX", "SEGS", "AnyType", "MODEL_PATCH",
-    "AudioEncoder", "AudioEncoderOutput", "HiddenHolder", "Hidden", "NodeInfoV1", "Schema", "ComfyNode",
+    "AudioEncoder", "AudioEncoderOutput", "MultiType", "HiddenHolder", "Hidden", "NodeInfoV1", "Schema", "ComfyNode",
     "NodeOutput", "add_to_dict_v1", "add_to_dict_v3",
 ]

@@ -11,17 +11,29 @@ So an extension registers with ``await Caching().register_provider(p)`` (or
 ``Caching.register_provider(p)`` (on the class) binds ``p`` as ``self`` and fails the same way here.
 
 ``io`` (also ``IO``) is the V3 node API (ComfyUI binds ``_io_public``, a re-export of ``_io``;
-the stand-in binds its ``_io``). ``sdk`` is the custom-node SDK's public module; the stand-in has
-its provider seam only (see ``_sdk``). Not reproduced: ``ui``, ``UI``, ``Input``, ``InputImpl``,
-``Types``, ``ComfyAPISync`` and ``NodeReplacement``; only public names the real module has are
-defined.
+the stand-in binds its ``_io``), and ``ui`` (also ``UI``) the V3 UI outputs (ComfyUI binds
+``_ui_public``, a re-export of ``_ui``; the stand-in binds its ``_ui``). ``ComfyAPISync`` is
+``ComfyAPI``'s synchronous twin, as ``create_sync_class(ComfyAPI_latest)`` makes it (read from
+``comfy_api/internal/async_to_sync.py``, run in 0.3.75): ``ComfyAPISync().execution.set_progress(...)``
+and ``ComfyAPISync().caching.register_provider(p)`` run the coroutine to its end on another
+thread, in a fresh event loop, with a copy of the caller's context variables, and return its
+result or raise its exception. ComfyUI runs them on a pool of up to 10 threads named
+``async_to_sync_*`` that stay alive after the first call; the stand-in uses one thread per call,
+joined before it returns, so nothing is left running. ``sdk`` is the custom-node SDK's public
+module; the stand-in has its provider seam only (see ``_sdk``). Not reproduced: ``Input``,
+``InputImpl``, ``Types`` and ``NodeReplacement`` (so ``ComfyAPISync()`` has no
+``node_replacement``); only public names the real module has are defined.
 """
+import asyncio as _asyncio
+import contextvars as _contextvars
+import threading as _threading
 from abc import ABC, abstractmethod
 
 from comfy_execution.progress import get_progress_state
 from comfy_execution.utils import get_executing_context
 
 from . import _io as io
+from . import _ui as ui
 
 
 class _ProxiedSingletonMeta(type):
@@ -88,9 +100,83 @@ Caching = ComfyAPI_latest.Caching
 
 ComfyAPI = ComfyAPI_latest
 
+
+def _run_coroutine_on_thread(coroutine_function, *args, **kwargs):
+    """Runs ``coroutine_function(*args, **kwargs)`` to its end on another thread (a new event loop,
+    the caller's context variables copied); its result, or its exception raised here."""
+    context = _contextvars.copy_context()
+    outcome = {}
+
+    def work():
+        loop = _asyncio.new_event_loop()
+        _asyncio.set_event_loop(loop)
+        try:
+            outcome["result"] = context.run(loop.run_until_complete, coroutine_function(*args, **kwargs))
+        except Exception as exc:  # handed to the caller below
+            outcome["exception"] = exc
+        finally:
+            leftover = _asyncio.all_tasks(loop)
+            for task in leftover:
+                task.cancel()
+            if leftover:
+                loop.run_until_complete(_asyncio.gather(*leftover, return_exceptions=True))
+            loop.close()
+            _asyncio.set_event_loop(None)
+
+    worker = _threading.Thread(target=work, name="async_to_sync_0")
+    worker.start()
+    worker.join()
+    if "exception" in outcome:
+        raise outcome["exception"]
+    return outcome.get("result")
+
+
+def _sync_twin(async_class):
+    """A class whose instances wrap one instance of ``async_class``: each public coroutine method
+    runs through ``_run_coroutine_on_thread``, other public methods are passed through, and each
+    proxied-singleton attribute of the wrapped instance gets a twin of its own."""
+    namespace = {"__doc__": async_class.__doc__, "__module__": async_class.__module__,
+                 "__qualname__": "ComfyAPISyncStub"}
+
+    def __init__(self, *args, **kwargs):
+        self._async_instance = async_class(*args, **kwargs)
+        _wrap_members(self)
+
+    namespace["__init__"] = __init__
+    for name in dir(async_class):
+        member = getattr(async_class, name)
+        if name.startswith("_") or not callable(member) or isinstance(member, type):
+            continue
+        if _asyncio.iscoroutinefunction(member):
+            def method(self, *args, _name=name, **kwargs):
+                return _run_coroutine_on_thread(getattr(self._async_instance, _name), *args, **kwargs)
+        else:
+            def method(self, *args, _name=name, **kwargs):
+                return getattr(self._async_instance, _name)(*args, **kwargs)
+        method.__name__ = name
+        method.__doc__ = member.__doc__
+        namespace[name] = method
+    return type("ComfyAPISyncStub", (object,), namespace)
+
+
+def _wrap_members(sync_instance):
+    for name, value in vars(sync_instance._async_instance).items():
+        if name.startswith("_"):
+            continue
+        if isinstance(value, _ProxiedSingleton):
+            twin = object.__new__(_sync_twin(type(value)))
+            twin._async_instance = value
+            setattr(sync_instance, name, twin)
+        else:
+            setattr(sync_instance, name, value)
+
+
+ComfyAPISync = _sync_twin(ComfyAPI_latest)
+
 IO = io
+UI = ui
 
 # Custom-node SDK: only its provider seam (see ``_sdk``).
 from . import _sdk_public as sdk  # noqa: E402
 
-__all__ = ["ComfyAPI", "Caching", "ComfyExtension", "io", "IO", "sdk"]
+__all__ = ["ComfyAPI", "ComfyAPISync", "Caching", "ComfyExtension", "io", "IO", "ui", "UI", "sdk"]
