@@ -86,6 +86,9 @@ COLUMNS=1000 "$venv/bin/comfyruntime" fetch-comfyui --help | grep "pytest-comfyr
 "$venv/bin/comfyruntime" fetch-comfyui --requirements | grep "^torch==" >/dev/null
 echo "== wheel lane: comfyruntime eras files D"
 "$venv/bin/comfyruntime" eras files D | grep "^execution " >/dev/null
+# The D-11 variant's own files (mock_root/d11/) must be in the wheel too.
+"$venv/bin/comfyruntime" eras files D-11 | grep -E "^execution +->  d11/execution.py$" >/dev/null
+"$venv/bin/python" -c "from pytest_comfyruntime.executor.standin import module_files; from pytest_comfyruntime.executor.eras import ERAS; [f.read_bytes() for f in module_files(ERAS['D-11']).values()]"
 echo "== wheel lane: pytest --comfyruntime-era=all on tests/wheel/wheel_ext"
 "$venv/bin/python" -m pytest -p no:cacheprovider -q --comfyruntime-era=all
 echo "wheel lane: passed in $(( $(date +%s) - started )) s"

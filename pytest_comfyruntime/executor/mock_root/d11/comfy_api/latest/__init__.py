@@ -26,11 +26,10 @@ joined before it returns, so nothing is left running. Not reproduced: ``Input``,
 ``InputImpl``, ``Types`` and ``NodeReplacement`` (so ``ComfyAPISync()`` has no
 ``node_replacement``); only public names the real module has are defined.
 """
-import asyncio as _asyncio
-import contextvars as _contextvars
-import threading as _threading
 from abc import ABC, abstractmethod
 
+from comfy_api.internal.async_to_sync import create_sync_class
+from comfy_api.internal.singleton import ProxiedSingleton
 from comfy_execution.progress import get_progress_state
 from comfy_execution.utils import get_executing_context
 
@@ -38,22 +37,7 @@ from . import _io as io
 from . import _ui as ui
 
 
-class _ProxiedSingletonMeta(type):
-    """One instance per class, as ComfyUI's ``comfy_api.internal.singleton.SingletonMetaclass``."""
-
-    _instances = {}
-
-    def __call__(cls, *args, **kwargs):
-        if cls not in _ProxiedSingletonMeta._instances:
-            _ProxiedSingletonMeta._instances[cls] = super().__call__(*args, **kwargs)
-        return _ProxiedSingletonMeta._instances[cls]
-
-
-class _ProxiedSingleton(metaclass=_ProxiedSingletonMeta):
-    pass
-
-
-class ComfyAPI_latest(_ProxiedSingleton):  # ComfyUI: a ComfyAPIBase, itself a proxied singleton
+class ComfyAPI_latest(ProxiedSingleton):  # ComfyUI: a ComfyAPIBase, itself a proxied singleton
     VERSION = "latest"
     STABLE = False
 
@@ -61,7 +45,7 @@ class ComfyAPI_latest(_ProxiedSingleton):  # ComfyUI: a ComfyAPIBase, itself a p
         self.execution = self.Execution()
         self.caching = self.Caching()
 
-    class Execution(_ProxiedSingleton):
+    class Execution(ProxiedSingleton):
         async def set_progress(self, value, max_value, node_id=None, preview_image=None, ignore_size_limit=False):
             """Updates the node's progress bar (``progress_state``); the stand-in passes a
             preview image through unconverted."""
@@ -73,7 +57,7 @@ class ComfyAPI_latest(_ProxiedSingleton):  # ComfyUI: a ComfyAPIBase, itself a p
             get_progress_state().update_progress(node_id=node_id, value=value, max_value=max_value,
                                                  image=preview_image)
 
-    class Caching(_ProxiedSingleton):
+    class Caching(ProxiedSingleton):
         """External cache provider API (see ``comfy_execution.cache_provider``)."""
 
         from ._caching import CacheContext, CacheProvider, CacheValue
@@ -101,79 +85,7 @@ class ComfyExtension(ABC):
 Caching = ComfyAPI_latest.Caching
 
 ComfyAPI = ComfyAPI_latest
-
-
-def _run_coroutine_on_thread(coroutine_function, *args, **kwargs):
-    """Runs ``coroutine_function(*args, **kwargs)`` to its end on another thread (a new event loop,
-    the caller's context variables copied); its result, or its exception raised here."""
-    context = _contextvars.copy_context()
-    outcome = {}
-
-    def work():
-        loop = _asyncio.new_event_loop()
-        _asyncio.set_event_loop(loop)
-        try:
-            outcome["result"] = context.run(loop.run_until_complete, coroutine_function(*args, **kwargs))
-        except Exception as exc:  # handed to the caller below
-            outcome["exception"] = exc
-        finally:
-            leftover = _asyncio.all_tasks(loop)
-            for task in leftover:
-                task.cancel()
-            if leftover:
-                loop.run_until_complete(_asyncio.gather(*leftover, return_exceptions=True))
-            loop.close()
-            _asyncio.set_event_loop(None)
-
-    worker = _threading.Thread(target=work, name="async_to_sync_0")
-    worker.start()
-    worker.join()
-    if "exception" in outcome:
-        raise outcome["exception"]
-    return outcome.get("result")
-
-
-def _sync_twin(async_class):
-    """A class whose instances wrap one instance of ``async_class``: each public coroutine method
-    runs through ``_run_coroutine_on_thread``, other public methods are passed through, and each
-    proxied-singleton attribute of the wrapped instance gets a twin of its own."""
-    namespace = {"__doc__": async_class.__doc__, "__module__": async_class.__module__,
-                 "__qualname__": "ComfyAPISyncStub"}
-
-    def __init__(self, *args, **kwargs):
-        self._async_instance = async_class(*args, **kwargs)
-        _wrap_members(self)
-
-    namespace["__init__"] = __init__
-    for name in dir(async_class):
-        member = getattr(async_class, name)
-        if name.startswith("_") or not callable(member) or isinstance(member, type):
-            continue
-        if _asyncio.iscoroutinefunction(member):
-            def method(self, *args, _name=name, **kwargs):
-                return _run_coroutine_on_thread(getattr(self._async_instance, _name), *args, **kwargs)
-        else:
-            def method(self, *args, _name=name, **kwargs):
-                return getattr(self._async_instance, _name)(*args, **kwargs)
-        method.__name__ = name
-        method.__doc__ = member.__doc__
-        namespace[name] = method
-    return type("ComfyAPISyncStub", (object,), namespace)
-
-
-def _wrap_members(sync_instance):
-    for name, value in vars(sync_instance._async_instance).items():
-        if name.startswith("_"):
-            continue
-        if isinstance(value, _ProxiedSingleton):
-            twin = object.__new__(_sync_twin(type(value)))
-            twin._async_instance = value
-            setattr(sync_instance, name, twin)
-        else:
-            setattr(sync_instance, name, value)
-
-
-ComfyAPISync = _sync_twin(ComfyAPI_latest)
+ComfyAPISync = create_sync_class(ComfyAPI_latest)
 
 IO = io
 UI = ui
