@@ -116,8 +116,9 @@ def test_the_sdk_surface_of_era_d(tmp_path):
         assert providers.engaged is False
 
 
-@pytest.mark.parametrize("era", ["A", "B", "C"])
+@pytest.mark.parametrize("era", ["A", "B", "C", "D-11"])
 def test_no_sdk_before_2026(era, tmp_path):
+    """Nor in 2026 up to v0.33 (D-11): the SDK came with the newer executor."""
     with mock_era(era, tmp_path):
         with pytest.raises(ImportError):
             exec("from comfy_api.latest import sdk", {})

@@ -91,7 +91,7 @@ def test_era_d_names_where_each_modules_names_were_read():
     assert {"CacheProvider", "CacheContext", "CacheValue"} <= set(record["module_names"]["comfy_api.latest._caching"])
 
 
-@pytest.mark.parametrize("era", ["C", "D"])
+@pytest.mark.parametrize("era", ["C", "D-11", "D"])
 def test_get_system_user_directory(era, tmp_path):
     with mock_era(era, tmp_path):
         folder_paths = importlib.import_module("folder_paths")

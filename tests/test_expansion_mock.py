@@ -16,7 +16,7 @@ from mockera import mock_era
 from pytest_comfyruntime.nodes.expansion import EXPANSION_NODE_CLASS_MAPPINGS
 from pytest_comfyruntime.nodes.v3 import v3_node_classes
 
-EXPANSION_ERAS = ["B", "C", "D"]
+EXPANSION_ERAS = ["B", "C", "D-11", "D"]
 CLIENT = {"client_id": "expand"}
 
 
@@ -24,7 +24,7 @@ CLIENT = {"client_id": "expand"}
 def mock(request, tmp_path):
     with mock_era(request.param, tmp_path) as m:
         m.registry.add_all(EXPANSION_NODE_CLASS_MAPPINGS)
-        if request.param in ("C", "D"):
+        if request.param in ("C", "D-11", "D"):
             m.registry.add_all(v3_node_classes())
         yield m
 

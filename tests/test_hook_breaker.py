@@ -23,7 +23,7 @@ def _patch_cast_to():
     return mm, original, fp8_cast_to
 
 
-@pytest.mark.parametrize("era", ["C", "D"])
+@pytest.mark.parametrize("era", ["C", "D-11", "D"])
 def test_the_first_prompt_undoes_a_cast_to_patch_then_every_ten_seconds(era, tmp_path):
     with mock_era(era, tmp_path) as m:
         harness = m.harness()

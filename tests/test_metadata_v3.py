@@ -151,7 +151,7 @@ def test_the_v3_node_is_built_on_call_and_importing_it_imports_no_comfy_api() ->
 def test_the_v3_save_node_on_eras_c_and_d(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_v3_saver=INNER)
     pytester.syspathinsert(PLANTED_DIR)
-    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-vv", "--comfyruntime-era=C,D")
-    result.assert_outcomes(passed=6)
-    for era in ("C", "D"):
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-vv", "--comfyruntime-era=C,D-11,D")
+    result.assert_outcomes(passed=9)
+    for era in ("C", "D-11]", "D]"):
         result.stdout.fnmatch_lines([f"*test_the_v3_node_writes_what_the_v1_node_writes*{era}*PASSED*"])

@@ -22,7 +22,7 @@ from pytest_comfyruntime.executor.harness import PromptValidationError
 CLIENT = {"client_id": "dyn"}
 
 
-@pytest.fixture(params=["C", "D"])
+@pytest.fixture(params=["C", "D-11", "D"])
 def v3(request, tmp_path):
     with mock_era(request.param, tmp_path) as mock:
         yield mock
@@ -56,7 +56,7 @@ def test_ui_and_comfy_api_sync_are_exported_as_in_comfyui(v3):
     assert issubclass(latest.ui.PreviewText, latest.io._UIOutput)
     expected = {"SavedResult", "SavedImages", "SavedAudios", "ImageSaveHelper", "AudioSaveHelper", "PreviewImage",
                 "PreviewMask", "PreviewAudio", "PreviewVideo", "PreviewUI3D", "PreviewText"}
-    if v3.era == "D":
+    if v3.gen == "D":
         expected.add("PreviewUI3DAdvanced")
     assert set(latest.ui.__all__) == expected
 
@@ -101,7 +101,7 @@ def test_ui_outputs_reach_executed_and_the_history_in_comfyuis_shape(v3):
         "2": {"images": [{"filename": "v2", "subfolder": "sub", "type": "output"}], "animated": [True]},
         "3": {"images": [{"filename": "v3", "subfolder": "", "type": "temp"}]},
         "4": {"images": [{"filename": "v4", "subfolder": "", "type": "output"}], "animated": [True]},
-        "5": {"result": ["v5", {"zoom": 1}] + ([None] if v3.era == "D" else [])},
+        "5": {"result": ["v5", {"zoom": 1}] + ([None] if v3.gen == "D" else [])},
         "6": {"audio": [{"filename": "v6", "subfolder": "a", "type": "input"}]},
     }
     executed = {d["node"]: d["output"] for d in result.of("executed")}
@@ -124,7 +124,7 @@ def test_preview_image_saves_a_png_into_the_temp_folder(v3):
     assert result.success, result.error
     shown = result.outputs["1"]
     assert shown["animated"] == [False]
-    letters = "[abcdefghijklmnopqrstupvxyz]{5}" if v3.era == "C" else "[0-9a-f]{5}"
+    letters = "[abcdefghijklmnopqrstupvxyz]{5}" if v3.gen == "C" else "[0-9a-f]{5}"
     names = [image["filename"] for image in shown["images"]]
     assert [(image["subfolder"], image["type"]) for image in shown["images"]] == [("", "temp"), ("", "temp")]
     assert re.fullmatch(rf"ComfyUI_temp_{letters}_00001_\.png", names[0]), names

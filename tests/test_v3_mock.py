@@ -18,7 +18,7 @@ from mockera import mock_era
 from pytest_comfyruntime.executor.custom_nodes import load_custom_nodes
 from pytest_comfyruntime.nodes.v3 import V3_CLASS_TYPES, v3_node_classes
 
-V3_ERAS = ["C", "D"]
+V3_ERAS = ["C", "D-11", "D"]
 CLIENT = {"client_id": "v3"}
 
 

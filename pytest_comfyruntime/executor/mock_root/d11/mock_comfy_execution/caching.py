@@ -28,7 +28,7 @@ from typing import Dict, Mapping, Sequence
 
 import nodes
 from comfy.model_patcher import is_model_patcher_output
-from comfy.system_memory import virtual_memory_available as _virtual_memory_available  # ComfyUI: psutil
+import comfy.system_memory as _system_memory  # (not a public name: ComfyUI asks psutil here)
 from comfy_execution.graph_utils import is_link
 
 NODE_CLASS_CONTAINS_UNIQUE_ID: Dict[str, bool] = {}
@@ -539,7 +539,7 @@ class RAMPressureCache(LRUCache):
 
     def ram_release(self, target, free_active=False, min_entry_size=0):
         """Evicts while available RAM is below ``target`` bytes; returns the bytes accounted freed."""
-        if _virtual_memory_available() >= target:
+        if _system_memory.virtual_memory_available() >= target:
             return 0
         torch = _sys.modules.get("torch")
         tensor_type = getattr(torch, "Tensor", None)
@@ -590,7 +590,7 @@ class RAMPressureCache(LRUCache):
             bisect.insort(clean_list, (oom_score * oom_ram_usage, self.timestamps[key], key, ram_usage))
 
         freed = 0
-        while _virtual_memory_available() < target and clean_list:
+        while _system_memory.virtual_memory_available() < target and clean_list:
             _, _, key, ram_usage = clean_list.pop()
             del self.cache[key]
             self.used_generation.pop(key, None)
