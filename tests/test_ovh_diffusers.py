@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from pytest_comfyruntime.nodes import TXT2IMG_NODE_CLASS_MAPPINGS, read_png_text
+from pytest_comfyruntime.overhead import diffusers_models
 from pytest_comfyruntime.overhead import diffusers_workload as dw
 
 REPO = Path(__file__).resolve().parents[1]
@@ -191,7 +192,7 @@ def test_the_global_random_state_is_left_alone(built):
     import torch
 
     state = torch.get_rng_state()
-    dw._build("cpu", "float32")
+    diffusers_models._build("cpu", "float32")
     _pipeline(built, seed=5, steps=2, sampler="euler_ancestral")
     assert torch.equal(state, torch.get_rng_state())
 
