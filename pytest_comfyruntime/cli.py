@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="run an extension's tests on every mock ComfyUI era")
     demo.add_argument("path", nargs="?", type=Path, default=None,
                       help="extension folder (default: ./examples/comfy_meta_ext)")
-    demo.add_argument("--era", default="all", help="A, B, C, D, a comma-separated list, or all (default all)")
+    demo.add_argument("--era", default="all", help="A, B, C, D-11, D, a comma-separated list, or all (default all)")
     caps = sub.add_parser("capabilities", help="print this runner's hardware capabilities")
     caps.add_argument("--json", action="store_true", help="print the Capabilities model as JSON")
     caps.add_argument("--simulate", metavar="SPEC", default=None,
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     eras = sub.add_parser("eras", help="show the mock's files of an era, or the diff between two eras")
     eras_sub = eras.add_subparsers(dest="eras_command", required=True)
     eras_files = eras_sub.add_parser("files", help="list the file each mock module of an era runs")
-    eras_files.add_argument("era", help="A, B, C, D or an alias (recursive, sync, async, 2026, ...)")
+    eras_files.add_argument("era", help="A, B, C, D-11, D or an alias (recursive, sync, async, 2026-v0.33, 2026, ...)")
     eras_diff = eras_sub.add_parser("diff", help="print the unified diff between two eras' mock files")
     eras_diff.add_argument("old", help="the era to diff from, e.g. C")
     eras_diff.add_argument("new", help="the era to diff to, e.g. D")

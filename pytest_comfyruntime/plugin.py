@@ -46,7 +46,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--comfyruntime-executor", dest="comfyruntime_executor", default=None,
                     choices=("mock", "real", "both"), help="backend for the executor fixtures (default: mock)")
     group.addoption("--comfyruntime-era", dest="comfyruntime_era", default=None,
-                    help="ComfyUI era(s) of the mock: A (2024-recursive), B (2024-sync), C (2025-async), D (2026, the default), a comma-separated list, or all (each test runs once per era)")
+                    help="ComfyUI era(s) of the mock: A (2024-recursive), B (2024-sync), C (2025-async), D-11 (2026-v0.33: the 11-parameter execute), D (2026, the default), a comma-separated list, or all (each test runs once per era)")
     group.addoption("--comfyui-root", dest="comfyui_root", default=None, metavar="PATH",
                     help="path to a ComfyUI checkout for the real backend (env COMFYUI_ROOT); write it as "
                     "--comfyui-root=PATH")
