@@ -29,7 +29,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .eras import version_tuple
+from .eras import ERAS, version_tuple
 from .harness import start_server
 from .signatures import detect_signature
 from .standin import is_managed
@@ -125,7 +125,7 @@ def inspect_root(root: str | os.PathLike[str]) -> RootInfo:
 
 
 def _is_2026_era(era: str) -> bool:
-    return era in ("D", "D-11")
+    return ERAS[era].base == "D"  # either 2026 signature
 
 
 def _is_2026(path: Path, execution_source: str) -> bool:

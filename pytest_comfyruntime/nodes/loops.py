@@ -81,68 +81,44 @@ def _start_inputs(io: Any) -> list[Any]:
     return [
         io.DynamicCombo.Input("mode", options=[
             io.DynamicCombo.Option("simple", [
-                io.Int.Input("num_iterations", default=4, min=0,
-                             tooltip="Number of times to execute the loop body.")]),
+                io.Int.Input("num_iterations", default=4, min=0)]),
             io.DynamicCombo.Option("For", [
-                io.Int.Input("start_iteration_index", default=0,
-                             tooltip="Index of the first iteration when using For loop mode."),
-                io.Int.Input("max_iteration", default=4, max=0xffffffffffffffff,
-                             tooltip="The exclusive stopping value for iteration_index in For mode."),
-                io.Int.Input("step", default=1, min=1,
-                             tooltip="The index step size between each iteration when using For loop mode.")]),
+                io.Int.Input("start_iteration_index", default=0),
+                io.Int.Input("max_iteration", default=4, max=0xffffffffffffffff),
+                io.Int.Input("step", default=1, min=1)]),
             io.DynamicCombo.Option("List", [
-                io.MatchType.Input("list", list_item_type,
-                                   tooltip="List of items the loop iterates on. The loop body executes once per "
-                                           "item.")]),
-        ], tooltip="The loop iteration mode."),
-        io.Boolean.Input("cache_iterations", default=False, advanced=True,
-                         tooltip="Reuse unchanged iteration results from previous executions. Disable to execute "
-                                 "every iteration again."),
-        io.Int.Input("parent_iteration", optional=True, force_input=True,
-                     tooltip="Connect iteration_index from an outer Start Loop to nest this loop."),
-        io.MatchType.Input("initial_iteration_value", carried_type, optional=True,
-                           tooltip="Value exposed as current_iteration_value on the first iteration."),
+                io.MatchType.Input("list", list_item_type)]),
+        ]),
+        io.Boolean.Input("cache_iterations", default=False, advanced=True),
+        io.Int.Input("parent_iteration", optional=True, force_input=True),
+        io.MatchType.Input("initial_iteration_value", carried_type, optional=True),
     ]
 
 
 def _start_outputs(io: Any) -> list[Any]:
     return [
-        io.Int.Output("iteration_index", tooltip="Index of the current loop iteration."),
-        io.Boolean.Output("is_first", tooltip="True during the first iteration of the loop."),
-        io.Boolean.Output("is_last", tooltip="True during the last iteration of the loop."),
-        io.MatchType.Output(io.MatchType.Template("list_item"), id="list_item",
-                            tooltip="Current item from the list when using List mode. None in Simple and For modes."),
-        io.MatchType.Output(io.MatchType.Template("carried_value"), id="current_iteration_value",
-                            tooltip="Loop-carried value for the current iteration: initial_iteration_value on the "
-                                    "first iteration, then next_iteration_value from End Loop on each subsequent "
-                                    "iteration."),
+        io.Int.Output("iteration_index"),
+        io.Boolean.Output("is_first"),
+        io.Boolean.Output("is_last"),
+        io.MatchType.Output(io.MatchType.Template("list_item"), id="list_item"),
+        io.MatchType.Output(io.MatchType.Template("carried_value"), id="current_iteration_value"),
     ]
 
 
 def _end_inputs(io: Any) -> list[Any]:
     terminations = io.Autogrow.TemplatePrefix(
-        io.AnyType.Input("termination", tooltip="Connect a preview or side-effect output that must execute on every "
-                                                "iteration. Its value is not returned."),
+        io.AnyType.Input("termination"),
         prefix="termination", min=0, max=_TERMINATIONS)
     return [
-        io.MatchType.Input("output_value", io.MatchType.Template("output_value"), optional=True,
-                           tooltip="Value returned by End Loop. It returns the final iteration or all iterations "
-                                   "according to accumulate."),
-        io.MatchType.Input("next_iteration_value", io.MatchType.Template("carried_value"), optional=True,
-                           tooltip="Value sent from End Loop back to Start Loop for the next iteration."),
-        io.Boolean.Input("accumulate", default=False,
-                         tooltip="Return output_value from every iteration when enabled; otherwise return only the "
-                                 "final iteration."),
-        io.Autogrow.Input("terminations", template=terminations, optional=True,
-                          tooltip="Connect outputs that must execute on every iteration. Their values are not "
-                                  "returned."),
+        io.MatchType.Input("output_value", io.MatchType.Template("output_value"), optional=True),
+        io.MatchType.Input("next_iteration_value", io.MatchType.Template("carried_value"), optional=True),
+        io.Boolean.Input("accumulate", default=False),
+        io.Autogrow.Input("terminations", template=terminations, optional=True),
     ]
 
 
 def _end_outputs(io: Any) -> list[Any]:
-    return [io.MatchType.Output(io.MatchType.Template("output_value"), id="outputs", is_output_list=True,
-                                tooltip="The final iteration's output_value, or values accumulated across iterations "
-                                        "when accumulate is enabled.")]
+    return [io.MatchType.Output(io.MatchType.Template("output_value"), id="outputs", is_output_list=True)]
 
 
 def _send_progress_text(text: str, node_id: str) -> None:
