@@ -31,8 +31,6 @@ imported inside the functions that need them: importing this module loads none o
 """
 from __future__ import annotations
 
-import copy
-import functools
 import hashlib
 import json
 import os
@@ -326,13 +324,6 @@ def diffusers_node_mappings(*, device: str = "cpu", dtype: str = "float32") -> d
     return {"CheckpointLoaderSimple": loader, **_SHARED}
 
 
-@functools.cache
-def _template() -> dict[str, Any]:
-    from ..workflows import load_workflow
-
-    return load_workflow("txt2img", node_classes=txt2img.TXT2IMG_NODE_CLASS_MAPPINGS)
-
-
 def diffusers_prompt(i: int, *, steps: int = 10, size: int = 32) -> dict[str, Any]:
     """The bundled ``txt2img`` graph (same node ids and texts) with seed ``i``, ``steps`` and a ``size`` square."""
     if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i <= 0xFFFFFFFFFFFFFFFF:
@@ -341,14 +332,9 @@ def diffusers_prompt(i: int, *, steps: int = 10, size: int = 32) -> dict[str, An
         raise ValueError(f"steps={steps!r} must be an int of at least 1")
     if isinstance(size, bool) or not isinstance(size, int) or size < 16 or size % 8:
         raise ValueError(f"size={size!r} must be a multiple of 8 of at least 16 (EmptyLatentImage's width/height)")
-    prompt = copy.deepcopy(_template())
-    for node in prompt.values():
-        inputs = node["inputs"]
-        if node["class_type"] == "KSampler":
-            inputs["seed"], inputs["steps"] = i, steps
-        elif node["class_type"] == "EmptyLatentImage":
-            inputs["width"] = inputs["height"] = size
-    return prompt
+    from .workloads import txt2img_prompt
+
+    return txt2img_prompt(i, size=size, steps=steps)
 
 
 __all__ = [

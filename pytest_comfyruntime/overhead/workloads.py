@@ -16,6 +16,7 @@ hooks). A user's own prompt (a mapping) cannot be varied that way: it runs on a 
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -64,11 +65,18 @@ def cpu_bound_prompt(i: int, nodes: int = 10, microseconds: int = 200) -> Prompt
     return prompt
 
 
-def txt2img_prompt(i: int, *, size: int = 64, steps: int = 4) -> Prompt:
+@functools.cache
+def _txt2img_template() -> Prompt:
     from ..nodes.txt2img import TXT2IMG_NODE_CLASS_MAPPINGS
     from ..workflows import load_workflow
 
-    prompt = copy.deepcopy(load_workflow("txt2img", node_classes=TXT2IMG_NODE_CLASS_MAPPINGS))
+    return load_workflow("txt2img", node_classes=TXT2IMG_NODE_CLASS_MAPPINGS)
+
+
+def txt2img_prompt(i: int, *, size: int = 64, steps: int = 4) -> Prompt:
+    """The bundled ``txt2img`` graph with KSampler's seed ``i`` and ``steps``, and a ``size`` square latent
+    (a fresh copy each call; the diffusers workload's prompt is this one too)."""
+    prompt = copy.deepcopy(_txt2img_template())
     for node in prompt.values():
         inputs = node["inputs"]
         if node["class_type"] == "KSampler":

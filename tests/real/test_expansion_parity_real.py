@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import copy
 import inspect
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
+from realtier import backend_harness, run_on_both
 
-from pytest_comfyruntime.checks.parity import parity_diff, record_series
-from pytest_comfyruntime.executor.harness import ExecutorHarness
-from pytest_comfyruntime.nodes import TEST_NODE_CLASS_MAPPINGS
+from pytest_comfyruntime.checks.parity import parity_diff
 from pytest_comfyruntime.nodes.expansion import EXPANSION_NODE_CLASS_MAPPINGS
 from pytest_comfyruntime.nodes.v3 import v3_node_classes
 
@@ -51,27 +47,21 @@ class DuplicateExpand:
         return {"result": (["1", 0],), "expand": {"1": {"class_type": "CRInt", "inputs": {"value": value}}}}
 
 
-@contextmanager
-def expansion_harness(runtime, backend: str) -> Iterator[ExecutorHarness]:
-    with tempfile.TemporaryDirectory(prefix=f"comfyruntime-expand-{backend}-") as tmp:
-        nodes = {**TEST_NODE_CLASS_MAPPINGS, **EXPANSION_NODE_CLASS_MAPPINGS, "DuplicateExpand": DuplicateExpand}
-        ctx = runtime.open_test(Path(tmp), nodes, backend=backend)
-        try:
-            if _era(runtime) in ("C", "D"):
-                ctx.registry.add_all(v3_node_classes())
-            yield ctx.harness()
-        finally:
-            ctx.close()
-            residue = ctx.check()
-            assert not residue, [str(r) for r in residue]
+def _expansion_nodes(runtime) -> Callable[[], dict]:
+    def build() -> dict:
+        nodes = {**EXPANSION_NODE_CLASS_MAPPINGS, "DuplicateExpand": DuplicateExpand}
+        if _era(runtime) in ("C", "D"):
+            nodes.update(v3_node_classes())
+        return nodes
+    return build
+
+
+def expansion_harness(runtime, backend: str):
+    return backend_harness(runtime, backend, _expansion_nodes(runtime))
 
 
 def both(runtime, steps_factory: Callable[[], list]) -> tuple[list, list]:
-    out = {}
-    for backend in ("mock", "real"):
-        with expansion_harness(runtime, backend) as harness:
-            out[backend] = record_series(harness, steps_factory())
-    return out["mock"], out["real"]
+    return run_on_both(runtime, steps_factory, _expansion_nodes(runtime))
 
 
 def series(prompt: dict) -> list:

@@ -11,17 +11,13 @@ from __future__ import annotations
 import copy
 import importlib
 import random
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from realtier import backend_harness, run_on_both, validate_on_both
 
-from pytest_comfyruntime.checks.parity import clean, normalise, parity_diff, record_series
-from pytest_comfyruntime.executor.harness import ExecutorHarness, PromptValidationError
-from pytest_comfyruntime.nodes import TEST_NODE_CLASS_MAPPINGS
+from pytest_comfyruntime.checks.parity import clean, normalise, parity_diff
 
 CLIENT = {"client_id": "parity"}
 
@@ -149,25 +145,13 @@ def dynamic_node_classes() -> dict[str, type]:
                                     DynProgressText)}
 
 
-@contextmanager
-def dyn_harness(runtime, backend: str) -> Iterator[ExecutorHarness]:
-    with tempfile.TemporaryDirectory(prefix=f"comfyruntime-v3dyn-{backend}-") as tmp:
-        ctx = runtime.open_test(Path(tmp), dict(TEST_NODE_CLASS_MAPPINGS), backend=backend)
-        try:
-            ctx.registry.add_all(dynamic_node_classes())
-            yield ctx.harness()
-        finally:
-            ctx.close()
-            residue = ctx.check()  # ComfyUI's async_to_sync pool and copyreg's __slotnames__ are not residue
-            assert not residue, [str(r) for r in residue]
+def dyn_harness(runtime, backend: str):
+    # ComfyUI's async_to_sync pool and copyreg's __slotnames__ are not residue (checks.residue)
+    return backend_harness(runtime, backend, dynamic_node_classes)
 
 
 def both(runtime, steps: list) -> tuple[list, list]:
-    out = {}
-    for backend in ("mock", "real"):
-        with dyn_harness(runtime, backend) as harness:
-            out[backend] = record_series(harness, copy.deepcopy(steps))
-    return out["mock"], out["real"]
+    return run_on_both(runtime, lambda: copy.deepcopy(steps), dynamic_node_classes)
 
 
 UI_PROMPT = {"1": {"class_type": "DynText", "inputs": {"value": "hello"}},
@@ -299,16 +283,7 @@ BAD = {
 
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_dynamic_validation_errors_are_the_same(runtime, case):
-    results = {}
-    for backend in ("mock", "real"):
-        with dyn_harness(runtime, backend) as harness:
-            work = copy.deepcopy(BAD[case])
-            try:
-                results[backend] = clean({"valid": True, "good": sorted(harness.validate(work, "dyn")),
-                                          "prompt_after": work})
-            except PromptValidationError as exc:
-                results[backend] = clean({"valid": False, "error": exc.error, "node_errors": exc.node_errors,
-                                          "prompt_after": work})
+    results = validate_on_both(runtime, BAD[case], "dyn", dynamic_node_classes)
     diff = parity_diff([results["mock"]], [results["real"]], what=case)
     assert not diff, diff
     [error] = results["mock"]["node_errors"]["2"]["errors"]

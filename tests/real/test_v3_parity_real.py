@@ -11,18 +11,14 @@ while that backend is active, and registered for the test only.
 from __future__ import annotations
 
 import copy
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
+from realtier import backend_harness, run_on_both, validate_on_both
 
-from pytest_comfyruntime.checks.parity import clean, parity_diff, record_series
-from pytest_comfyruntime.executor.harness import ExecutorHarness, PromptValidationError
-from pytest_comfyruntime.nodes import TEST_NODE_CLASS_MAPPINGS
+from pytest_comfyruntime.checks.parity import parity_diff
 from pytest_comfyruntime.nodes.v3 import v3_node_classes
 
 CLIENT = {"client_id": "parity"}
@@ -34,26 +30,12 @@ def _needs_v3(runtime):
         pytest.skip("V3 nodes (comfy_api) exist from ComfyUI 0.3.4x on (eras C and D)")
 
 
-@contextmanager
-def v3_harness(runtime, backend: str) -> Iterator[ExecutorHarness]:
-    """A harness on one backend with the CR pack and the V3 stand-ins built on its own ``io``."""
-    with tempfile.TemporaryDirectory(prefix=f"comfyruntime-v3-{backend}-") as tmp:
-        ctx = runtime.open_test(Path(tmp), dict(TEST_NODE_CLASS_MAPPINGS), backend=backend)
-        try:
-            ctx.registry.add_all(v3_node_classes())
-            yield ctx.harness()
-        finally:
-            ctx.close()
-            residue = ctx.check()
-            assert not residue, [str(r) for r in residue]
+def v3_harness(runtime, backend: str):
+    return backend_harness(runtime, backend, v3_node_classes)
 
 
 def both(runtime, steps_factory: Callable[[], list]) -> tuple[list, list]:
-    out = {}
-    for backend in ("mock", "real"):
-        with v3_harness(runtime, backend) as harness:
-            out[backend] = record_series(harness, steps_factory())
-    return out["mock"], out["real"]
+    return run_on_both(runtime, steps_factory, v3_node_classes)
 
 
 def series(prompt: dict) -> list:
@@ -185,16 +167,7 @@ BAD_V3 = {
 
 @pytest.mark.parametrize("case", sorted(BAD_V3))
 def test_v3_validation(runtime, case):
-    results = {}
-    for backend in ("mock", "real"):
-        with v3_harness(runtime, backend) as harness:
-            work = copy.deepcopy(BAD_V3[case])
-            try:
-                results[backend] = clean({"valid": True, "good": sorted(harness.validate(work, "v3")),
-                                          "prompt_after": work})
-            except PromptValidationError as exc:
-                results[backend] = clean({"valid": False, "error": exc.error, "node_errors": exc.node_errors,
-                                          "prompt_after": work})
+    results = validate_on_both(runtime, BAD_V3[case], "v3", v3_node_classes)
     diff = parity_diff([results["mock"]], [results["real"]], what=case)
     assert not diff, diff
     if case == "validate_inputs rejects":
